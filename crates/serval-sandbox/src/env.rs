@@ -1,0 +1,422 @@
+//! One execution environment: a function process, its Runtime API listener
+//! and its output pipe.
+
+use crate::logs::LogReader;
+use crate::runtime_api::{self, Shared};
+use crate::runtimes::{Runtime, Runtimes};
+use crate::{error_body, Invocation, InvokeReport, Outcome};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// How long a runtime may take to initialise before its first `/next`
+/// (AWS: 10 s, then init is retried within the invoke's timeout).
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Grace between SIGTERM and SIGKILL at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+
+/// Everything needed to start an environment for one function version.
+#[derive(Debug, Clone)]
+pub struct EnvSpec {
+    /// Function name.
+    pub function_name: String,
+    /// Version (`$LATEST` or a number).
+    pub version: String,
+    /// Memory size in MB.
+    pub memory_mb: u32,
+    /// Handler string (`app.handler`).
+    pub handler: String,
+    /// Runtime.
+    pub runtime: Runtime,
+    /// Extracted code (LAMBDA_TASK_ROOT).
+    pub code_dir: PathBuf,
+    /// Region of the function.
+    pub region: String,
+    /// Log group and stream names.
+    pub log_group: String,
+    /// Log stream name of this environment.
+    pub log_stream: String,
+    /// `on-demand` or `provisioned-concurrency`.
+    pub initialization_type: &'static str,
+    /// The user's variables plus platform ones (credentials, endpoint).
+    pub env: Vec<(String, String)>,
+}
+
+/// Why an environment could not be started. The message is AWS's.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{error_type}: {message}")]
+pub struct StartError {
+    /// AWS error type, e.g. `Runtime.InvalidEntrypoint`.
+    pub error_type: String,
+    /// Message.
+    pub message: String,
+}
+
+/// A running function process with its Runtime API.
+pub struct Environment {
+    /// Unique id (also the log stream suffix).
+    pub id: String,
+    spec: Arc<EnvSpec>,
+    events: mpsc::Sender<Invocation>,
+    shared: Arc<Shared>,
+    logs: LogReader,
+    pid: Option<u32>,
+    exited: watch::Receiver<Option<String>>,
+    api_task: tokio::task::JoinHandle<()>,
+    started: Instant,
+    init_duration: Option<Duration>,
+    init_billed: bool,
+}
+
+impl Environment {
+    /// Starts the process; init runs in the background until its first `/next`.
+    pub async fn start(
+        id: String,
+        spec: Arc<EnvSpec>,
+        runtimes: &Runtimes,
+    ) -> Result<Environment, StartError> {
+        let started = Instant::now();
+        let command = runtimes
+            .command(spec.runtime, &spec.code_dir)
+            .await
+            .map_err(|message| StartError {
+                error_type: "Runtime.InvalidRuntime".into(),
+                message,
+            })?;
+        let (tx, rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared::new(rx));
+        let (addr, api_task) = runtime_api::start(shared.clone())
+            .await
+            .map_err(|e| StartError {
+                error_type: "Runtime.Unknown".into(),
+                message: format!("could not open the Runtime API: {e}"),
+            })?;
+        let (reader, writer) = std::io::pipe().map_err(|e| StartError {
+            error_type: "Runtime.Unknown".into(),
+            message: e.to_string(),
+        })?;
+        let writer2 = writer.try_clone().map_err(|e| StartError {
+            error_type: "Runtime.Unknown".into(),
+            message: e.to_string(),
+        })?;
+        let mut cmd = tokio::process::Command::new(&command.program);
+        cmd.args(&command.args)
+            .current_dir(&spec.code_dir)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::from(writer2))
+            .kill_on_drop(true)
+            .process_group(0);
+        let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let code = spec.code_dir.to_string_lossy().into_owned();
+        let mut vars: Vec<(String, String)> = vec![
+            ("PATH".into(), format!("{host_path}:/opt/bin")),
+            ("LANG".into(), "en_US.UTF-8".into()),
+            ("TZ".into(), ":UTC".into()),
+            ("LD_LIBRARY_PATH".into(), format!("{code}:{code}/lib:/opt/lib")),
+            ("LAMBDA_TASK_ROOT".into(), code.clone()),
+            ("LAMBDA_RUNTIME_DIR".into(), code.clone()),
+            ("_HANDLER".into(), spec.handler.clone()),
+            ("AWS_LAMBDA_RUNTIME_API".into(), addr.to_string()),
+            ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.function_name.clone()),
+            ("AWS_LAMBDA_FUNCTION_VERSION".into(), spec.version.clone()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+            ("AWS_LAMBDA_LOG_GROUP_NAME".into(), spec.log_group.clone()),
+            ("AWS_LAMBDA_LOG_STREAM_NAME".into(), spec.log_stream.clone()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), spec.initialization_type.into()),
+            ("AWS_REGION".into(), spec.region.clone()),
+            ("AWS_DEFAULT_REGION".into(), spec.region.clone()),
+        ];
+        if let Some(e) = spec.runtime.execution_env() {
+            vars.push(("AWS_EXECUTION_ENV".into(), e));
+        }
+        vars.extend(command.env.iter().cloned());
+        vars.extend(spec.env.iter().cloned());
+        cmd.envs(vars);
+        let mut child = cmd.spawn().map_err(|e| StartError {
+            error_type: "Runtime.InvalidEntrypoint".into(),
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    format!("fork/exec {}: permission denied", command.program.display())
+                }
+                _ => format!("fork/exec {}: {e}", command.program.display()),
+            },
+        })?;
+        // Our copies of the pipe's write end must close, or we never see EOF.
+        drop(cmd);
+        let logs = LogReader::start(reader.into()).map_err(|e| StartError {
+            error_type: "Runtime.Unknown".into(),
+            message: e.to_string(),
+        })?;
+        let pid = child.id();
+        let (exit_tx, exited) = watch::channel(None);
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let text = match status {
+                Ok(s) => describe_exit(s),
+                Err(e) => e.to_string(),
+            };
+            exit_tx.send_replace(Some(text));
+        });
+        Ok(Environment {
+            id,
+            spec,
+            events: tx,
+            shared,
+            logs,
+            pid,
+            exited,
+            api_task,
+            started,
+            init_duration: None,
+            init_billed: false,
+        })
+    }
+
+    /// The spec this environment was started from.
+    pub fn spec(&self) -> &EnvSpec {
+        &self.spec
+    }
+
+    /// Waits until the runtime's first `/next` (init done). On failure returns
+    /// the init error as an [`Outcome::Error`].
+    pub async fn wait_ready(&mut self, limit: Duration) -> Result<Duration, Outcome> {
+        if let Some(d) = self.init_duration {
+            return Ok(d);
+        }
+        let mut ready = self.shared.ready.subscribe();
+        let mut init_error = self.shared.init_error.subscribe();
+        let mut exited = self.exited.clone();
+        let deadline = tokio::time::sleep(limit);
+        tokio::pin!(deadline);
+        loop {
+            if *ready.borrow_and_update() {
+                let d = self.started.elapsed();
+                self.init_duration = Some(d);
+                return Ok(d);
+            }
+            if let Some(err) = init_error.borrow_and_update().clone() {
+                return Err(err);
+            }
+            if let Some(status) = exited.borrow_and_update().clone() {
+                // The runtime may have posted an init error just before exiting.
+                if let Some(err) = self.shared.init_error.borrow().clone() {
+                    return Err(err);
+                }
+                return Err(exit_error(&status));
+            }
+            tokio::select! {
+                _ = ready.changed() => {}
+                _ = init_error.changed() => {}
+                _ = exited.changed() => {}
+                _ = &mut deadline => {
+                    return Err(Outcome::Error {
+                        body: error_body("Sandbox.Timedout", &format!("Init timed out after {:.2} seconds", limit.as_secs_f64())),
+                        error_type: "Sandbox.Timedout".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Runs one invocation to its end: response, error, timeout or crash.
+    pub async fn invoke(&mut self, inv: Invocation) -> InvokeReport {
+        let timeout = inv.timeout;
+        let request_id = inv.request_id.clone();
+        let init = match self.wait_ready(INIT_TIMEOUT + timeout).await {
+            Ok(d) => d,
+            Err(outcome) => {
+                let lines = self.logs.take().await;
+                return InvokeReport {
+                    outcome,
+                    duration: self.started.elapsed(),
+                    init_duration: Some(self.started.elapsed()),
+                    max_memory_mb: self.max_memory_mb(),
+                    log_lines: lines,
+                    reusable: false,
+                    timed_out: false,
+                };
+            }
+        };
+        let init_duration = if self.init_billed {
+            None
+        } else {
+            self.init_billed = true;
+            Some(init)
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if let Ok(mut cur) = self.shared.current.lock() {
+            *cur = Some((request_id.clone(), reply_tx));
+        }
+        let sent_at = Instant::now();
+        if self.events.send(inv).await.is_err() {
+            return self.failed(request_id, "Runtime.Unknown", "environment closed", init_duration, sent_at).await;
+        }
+        let mut exited = self.exited.clone();
+        let sleep = tokio::time::sleep(timeout);
+        tokio::pin!(sleep);
+        let outcome = tokio::select! {
+            r = reply_rx => r.ok(),
+            _ = &mut sleep => {
+                self.kill();
+                let lines = self.logs.take().await;
+                let message = format!("RequestId: {request_id} Error: Task timed out after {:.2} seconds", timeout.as_secs_f64());
+                return InvokeReport {
+                    outcome: Outcome::Error { body: error_body("Sandbox.Timedout", &message), error_type: "Sandbox.Timedout".into() },
+                    duration: timeout,
+                    init_duration,
+                    max_memory_mb: self.max_memory_mb(),
+                    log_lines: lines,
+                    reusable: false,
+                    timed_out: true,
+                };
+            }
+            _ = wait_exit(&mut exited) => None,
+        };
+        let picked = self
+            .shared
+            .picked_up_at
+            .lock()
+            .ok()
+            .and_then(|p| *p)
+            .unwrap_or(sent_at);
+        let duration = picked.elapsed();
+        match outcome {
+            Some(outcome) => InvokeReport {
+                outcome,
+                duration,
+                init_duration,
+                max_memory_mb: self.max_memory_mb(),
+                log_lines: self.logs.take().await,
+                reusable: self.exited.borrow().is_none(),
+                timed_out: false,
+            },
+            None => {
+                let status = self.exited.borrow().clone().unwrap_or_default();
+                let message = format!("RequestId: {request_id} Error: Runtime exited with error: {status}");
+                self.failed(request_id, "Runtime.ExitError", &message, init_duration, picked).await
+            }
+        }
+    }
+
+    async fn failed(
+        &mut self,
+        _request_id: String,
+        error_type: &str,
+        message: &str,
+        init_duration: Option<Duration>,
+        since: Instant,
+    ) -> InvokeReport {
+        self.kill();
+        InvokeReport {
+            outcome: Outcome::Error {
+                body: error_body(error_type, message),
+                error_type: error_type.into(),
+            },
+            duration: since.elapsed(),
+            init_duration,
+            max_memory_mb: self.max_memory_mb(),
+            log_lines: self.logs.take().await,
+            reusable: false,
+            timed_out: false,
+        }
+    }
+
+    /// True while the process is alive.
+    pub fn is_alive(&self) -> bool {
+        self.exited.borrow().is_none()
+    }
+
+    /// Log lines written since the last invocation (e.g. during init).
+    pub async fn take_logs(&self) -> Vec<(u64, String)> {
+        self.logs.take().await
+    }
+
+    /// Peak resident memory of the process, in MB (VmHWM).
+    fn max_memory_mb(&self) -> u64 {
+        let Some(pid) = self.pid else { return 0 };
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return 0;
+        };
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb.div_ceil(1024))
+            .unwrap_or(0)
+    }
+
+    fn signal(&self, sig: i32) {
+        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
+            if self.exited.borrow().is_none() {
+                // SAFETY: kill(2) with a negative pid signals the process group
+                // we created for this child (process_group(0)); it has no
+                // memory-safety preconditions.
+                #[allow(unsafe_code)]
+                unsafe {
+                    libc::kill(-pid, sig);
+                }
+            }
+        }
+    }
+
+    fn kill(&self) {
+        self.signal(libc::SIGKILL);
+    }
+
+    /// SIGTERM, a short grace, then SIGKILL; closes the Runtime API.
+    pub async fn shutdown(self) {
+        self.signal(libc::SIGTERM);
+        let mut exited = self.exited.clone();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, wait_exit(&mut exited)).await;
+        self.kill();
+        self.api_task.abort();
+    }
+}
+
+impl Drop for Environment {
+    fn drop(&mut self) {
+        self.kill();
+        self.api_task.abort();
+    }
+}
+
+async fn wait_exit(exited: &mut watch::Receiver<Option<String>>) {
+    let _ = exited.wait_for(|s| s.is_some()).await;
+}
+
+fn describe_exit(s: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = s.code() {
+        format!("exit status {code}")
+    } else if let Some(sig) = s.signal() {
+        let name = match sig {
+            libc::SIGKILL => "killed",
+            libc::SIGSEGV => "segmentation fault",
+            libc::SIGABRT => "aborted",
+            libc::SIGTERM => "terminated",
+            _ => "",
+        };
+        if name.is_empty() {
+            format!("signal: {sig}")
+        } else {
+            format!("signal: {name}")
+        }
+    } else {
+        "exited".into()
+    }
+}
+
+fn exit_error(status: &str) -> Outcome {
+    let message = format!("Runtime exited with error: {status}");
+    Outcome::Error {
+        body: error_body("Runtime.ExitError", &message),
+        error_type: "Runtime.ExitError".into(),
+    }
+}
