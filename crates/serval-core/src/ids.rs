@@ -46,3 +46,8 @@ mod tests {
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
     }
 }
+
+/// A uniformly distributed number in [0, 1).
+pub fn random_unit() -> f64 {
+    rand::rng().random::<f64>()
+}

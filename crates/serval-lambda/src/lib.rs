@@ -1,1 +1,228 @@
-//! stub
+//! AWS Lambda for Serval: the control plane (functions, versions, aliases,
+//! concurrency, tags), the invoke frontend (sync, async, dry run), the
+//! counting service, the worker manager and placement, the durable async
+//! queue and function logs. Execution environments themselves are
+//! `serval-sandbox`'s; HTTP is `serval-wire`'s.
+
+pub mod api;
+pub mod arn;
+mod async_queue;
+pub mod code;
+pub mod counting;
+pub mod error;
+mod invoke;
+pub mod logs;
+pub mod model;
+mod ops;
+pub mod placement;
+pub mod registry;
+pub mod workers;
+
+use crate::api::LambdaOp;
+use crate::code::CodeStore;
+use crate::counting::Counting;
+use crate::error::{LambdaError, Result};
+use crate::logs::Logs;
+use crate::registry::{FnKey, Registry};
+use crate::workers::WorkerManager;
+use serval_core::{AwsError, Clock, RequestContext, SystemClock};
+use serval_sandbox::Runtimes;
+use serval_store::Store;
+use serval_wire::{Protocol, Request, Response, Service, ServiceFuture};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the Lambda service.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// Where code packages are kept.
+    pub code_dir: PathBuf,
+    /// Serval's own URL, given to functions as `AWS_ENDPOINT_URL`.
+    pub endpoint_url: String,
+    /// Account-wide concurrency limit.
+    pub account_concurrency: u32,
+    /// How long an idle environment is kept.
+    pub idle_timeout: Duration,
+    /// Runtime cache (bootstraps, SDKs).
+    pub runtime_cache: PathBuf,
+}
+
+/// The Lambda service.
+pub struct Lambda {
+    pub(crate) registry: Registry,
+    pub(crate) code: CodeStore,
+    pub(crate) counting: Arc<Counting>,
+    pub(crate) workers: Arc<WorkerManager>,
+    pub(crate) logs: Logs,
+    pub(crate) config: LambdaConfig,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) queue: async_queue::AsyncQueue,
+    runtimes: Arc<Runtimes>,
+}
+
+impl Lambda {
+    /// Loads Lambda's state from `store` and starts its background work
+    /// (async queue, idle reaping, provisioned environments).
+    pub fn start(store: Store, config: LambdaConfig) -> Result<Arc<Self>> {
+        let runtimes = Arc::new(Runtimes::new(config.runtime_cache.clone()));
+        let registry = Registry::load(store.clone())?;
+        let counting = Counting::new(config.account_concurrency);
+        for key in registry.keys() {
+            let reserved = registry.read(&key, |f| f.and_then(|f| f.rec.reserved_concurrency));
+            if reserved.is_some() {
+                let _ = counting.set_reserved(&key.account, &key.region, &key.name, reserved);
+            }
+        }
+        let workers = WorkerManager::new(
+            runtimes.clone(),
+            placement::Placement::from_host(),
+            config.idle_timeout,
+        );
+        let lambda = Arc::new(Self {
+            registry,
+            code: CodeStore::new(config.code_dir.clone()),
+            counting,
+            workers,
+            logs: Logs::new(store.clone()),
+            queue: async_queue::AsyncQueue::new(store.clone()),
+            config,
+            store,
+            clock: Arc::new(SystemClock),
+            runtimes,
+        });
+        // Resolve interpreters in the background so the first cold start
+        // does not pay for it.
+        let rt = lambda.runtimes.clone();
+        tokio::spawn(async move { rt.warm_up().await });
+        let reaper = Arc::downgrade(&lambda);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(l) = reaper.upgrade() else { break };
+                l.workers.reap_idle();
+            }
+        });
+        async_queue::start(&lambda);
+        ops::concurrency::restore_provisioned(&lambda);
+        Ok(lambda)
+    }
+
+    /// Stops every environment.
+    pub async fn shutdown(&self) {
+        self.workers.shutdown().await;
+    }
+
+    /// Log events of a function's log group (for `serval logs`).
+    pub fn read_logs(
+        &self,
+        account: &str,
+        region: &str,
+        function: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<logs::LogEvent>, Option<String>) {
+        self.logs
+            .read(account, region, &format!("/aws/lambda/{function}"), after, limit)
+    }
+
+    /// The code zip of a package, for `Code.Location` downloads.
+    pub fn code_zip(&self, hex: &str) -> Option<Vec<u8>> {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        std::fs::read(self.code.zip_path(hex)).ok()
+    }
+
+    pub(crate) fn key(&self, ctx: &RequestContext, f: &arn::FunctionRef) -> FnKey {
+        FnKey {
+            account: f.account.clone().unwrap_or_else(|| ctx.account_id.clone()),
+            region: f.region.clone().unwrap_or_else(|| ctx.region.clone()),
+            name: f.name.clone(),
+        }
+    }
+
+    async fn handle(&self, ctx: &RequestContext, op: LambdaOp) -> Result<Response> {
+        use ops::{aliases, concurrency, functions, tags, versions};
+        match op {
+            LambdaOp::CreateFunction(input) => functions::create(self, ctx, *input).await,
+            LambdaOp::GetFunction(f) => functions::get(self, ctx, &f),
+            LambdaOp::GetFunctionConfiguration(f) => functions::get_configuration(self, ctx, &f),
+            LambdaOp::ListFunctions(page, all) => functions::list(self, ctx, &page, all),
+            LambdaOp::UpdateFunctionCode(f, input) => {
+                functions::update_code(self, ctx, &f, *input).await
+            }
+            LambdaOp::UpdateFunctionConfiguration(f, input) => {
+                functions::update_configuration(self, ctx, &f, *input).await
+            }
+            LambdaOp::DeleteFunction(f) => functions::delete(self, ctx, &f).await,
+            LambdaOp::PublishVersion(f, input) => versions::publish(self, ctx, &f, input).await,
+            LambdaOp::ListVersionsByFunction(f, page) => versions::list(self, ctx, &f, &page),
+            LambdaOp::CreateAlias(f, input) => aliases::create(self, ctx, &f, input).await,
+            LambdaOp::GetAlias(f, name) => aliases::get(self, ctx, &f, &name),
+            LambdaOp::UpdateAlias(f, name, input) => {
+                aliases::update(self, ctx, &f, &name, input).await
+            }
+            LambdaOp::DeleteAlias(f, name) => aliases::delete(self, ctx, &f, &name).await,
+            LambdaOp::ListAliases(f, version, page) => {
+                aliases::list(self, ctx, &f, version.as_deref(), &page)
+            }
+            LambdaOp::PutFunctionConcurrency(f, n) => {
+                concurrency::put_reserved(self, ctx, &f, n).await
+            }
+            LambdaOp::GetFunctionConcurrency(f) => concurrency::get_reserved(self, ctx, &f),
+            LambdaOp::DeleteFunctionConcurrency(f) => {
+                concurrency::delete_reserved(self, ctx, &f).await
+            }
+            LambdaOp::PutProvisionedConcurrency(f, n) => {
+                concurrency::put_provisioned(self, ctx, &f, n).await
+            }
+            LambdaOp::GetProvisionedConcurrency(f) => concurrency::get_provisioned(self, ctx, &f),
+            LambdaOp::DeleteProvisionedConcurrency(f) => {
+                concurrency::delete_provisioned(self, ctx, &f).await
+            }
+            LambdaOp::ListProvisionedConcurrency(f, page) => {
+                concurrency::list_provisioned(self, ctx, &f, &page)
+            }
+            LambdaOp::GetAccountSettings => concurrency::account_settings(self, ctx),
+            LambdaOp::TagResource(arn, t) => tags::tag(self, ctx, &arn, t).await,
+            LambdaOp::UntagResource(arn, keys) => tags::untag(self, ctx, &arn, keys).await,
+            LambdaOp::ListTags(arn) => tags::list(self, ctx, &arn),
+            LambdaOp::Invoke(input) => invoke::invoke(self, ctx, *input).await,
+        }
+    }
+}
+
+/// The Lambda service as the edge sees it.
+pub struct LambdaService(pub Arc<Lambda>);
+
+impl Service for LambdaService {
+    fn signing_name(&self) -> &'static str {
+        "lambda"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+
+    fn owns(&self, req: &Request) -> bool {
+        api::owns_path(&req.path)
+    }
+
+    fn call<'a>(&'a self, ctx: RequestContext, req: Request) -> ServiceFuture<'a> {
+        Box::pin(async move {
+            let op = api::parse(&req).map_err(AwsError::from)?;
+            self.0.handle(&ctx, op).await.map_err(AwsError::from)
+        })
+    }
+}
+
+/// `ResourceNotFoundException` for a function (with qualifier when given).
+pub(crate) fn not_found(key: &FnKey, qualifier: Option<&str>) -> LambdaError {
+    match qualifier {
+        Some(q) => LambdaError::NotFound(format!("Function not found: {}:{q}", key.arn())),
+        None => LambdaError::NotFound(format!("Function not found: {}", key.arn())),
+    }
+}

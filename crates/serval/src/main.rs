@@ -1,1 +1,34 @@
-fn main() {}
+//! The `serval` binary: command-line interface and the wiring of services
+//! onto one listener. Each service crate is registered here with one line.
+
+mod client;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// The AWS serverless stack in one binary.
+#[derive(Parser)]
+#[command(name = "serval", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run Serval: every service on one port.
+    Serve(serve::ServeArgs),
+    /// Print a function's logs (START/END/REPORT lines and its output).
+    Logs(client::LogsArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => rt.block_on(serve::run(args)),
+        Command::Logs(args) => rt.block_on(client::logs(args)),
+    }
+}

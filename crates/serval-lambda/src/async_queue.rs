@@ -1,0 +1,210 @@
+//! The durable queue behind asynchronous invocation: an accepted event is in
+//! the store before the caller gets 202, and a poller runs it, retrying
+//! function errors (twice, after 1 and 2 minutes) and throttles (with
+//! back-off up to the maximum event age) like Lambda.
+
+use crate::error::{LambdaError, Result};
+use crate::invoke;
+use crate::Lambda;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serval_store::{Op, Store};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// The keyspace queued events live in.
+const KS: &str = "lambda-async";
+/// Default retries of a failed async invocation.
+const MAX_RETRIES: u32 = 2;
+/// Default maximum event age.
+const MAX_AGE_MS: u64 = 6 * 60 * 60 * 1000;
+
+/// One queued asynchronous invocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AsyncEvent {
+    /// Account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Function name.
+    pub function: String,
+    /// Qualifier, if any.
+    pub qualifier: Option<String>,
+    /// JSON payload.
+    pub payload: String,
+    /// Request id given to the caller.
+    pub request_id: String,
+    /// Attempts made so far.
+    pub attempt: u32,
+    /// When it was accepted, epoch ms.
+    pub enqueued_at: u64,
+    /// Not to be run before this time, epoch ms.
+    pub not_before: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "schema")]
+enum Stored {
+    #[serde(rename = "async-event/1")]
+    V1(AsyncEvent),
+}
+
+/// Pending events by store key (ordered by acceptance).
+pub struct AsyncQueue {
+    store: Store,
+    seq: AtomicU64,
+    pending: Mutex<BTreeMap<Vec<u8>, AsyncEvent>>,
+    notify: Notify,
+}
+
+impl AsyncQueue {
+    /// A queue over `store`; [`start`] loads what a previous run left.
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            seq: AtomicU64::new(0),
+            pending: Mutex::new(BTreeMap::new()),
+            notify: Notify::new(),
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, AsyncEvent>> {
+        match self.pending.lock() {
+            Ok(p) => p,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Accepts an event durably.
+    pub async fn enqueue(&self, event: AsyncEvent) -> Result<()> {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let key = format!("q/{:013}/{seq:010}/{}", event.enqueued_at, event.request_id).into_bytes();
+        let value = serde_json::to_vec(&Stored::V1(event.clone())).unwrap_or_default();
+        self.store
+            .write(vec![Op::Put { ks: KS, key: key.clone(), value }])
+            .await?;
+        self.pending().insert(key, event);
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    async fn reschedule(&self, key: Vec<u8>, event: AsyncEvent) {
+        let value = serde_json::to_vec(&Stored::V1(event.clone())).unwrap_or_default();
+        if let Err(e) = self.store.write(vec![Op::Put { ks: KS, key: key.clone(), value }]).await {
+            tracing::error!(error = %e, "could not persist async retry");
+        }
+        self.pending().insert(key, event);
+        self.notify.notify_one();
+    }
+
+    async fn finish(&self, key: Vec<u8>) {
+        if let Err(e) = self.store.write(vec![Op::Delete { ks: KS, key }]).await {
+            tracing::error!(error = %e, "could not remove finished async event");
+        }
+    }
+
+    /// Takes the events that are due; returns them and the next due time.
+    fn due(&self, now: u64) -> (Vec<(Vec<u8>, AsyncEvent)>, Option<u64>) {
+        let mut pending = self.pending();
+        let keys: Vec<Vec<u8>> = pending
+            .iter()
+            .filter(|(_, e)| e.not_before <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let due = keys
+            .into_iter()
+            .filter_map(|k| pending.remove(&k).map(|e| (k, e)))
+            .collect();
+        let next = pending.values().map(|e| e.not_before).min();
+        (due, next)
+    }
+}
+
+/// Loads queued events and starts the poller.
+pub(crate) fn start(l: &Arc<Lambda>) {
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let batch = l.store.scan(KS, b"q/", after.as_deref(), 1000).unwrap_or_default();
+        let Some(last) = batch.last() else { break };
+        after = Some(last.0.clone());
+        let mut pending = l.queue.pending();
+        for (k, v) in batch {
+            if let Ok(Stored::V1(e)) = serde_json::from_slice::<Stored>(&v) {
+                pending.insert(k, e);
+            }
+        }
+    }
+    let l = l.clone();
+    tokio::spawn(async move {
+        loop {
+            let now = l.clock.now_millis();
+            let (due, next) = l.queue.due(now);
+            for (key, event) in due {
+                let l = l.clone();
+                tokio::spawn(async move { run(&l, key, event).await });
+            }
+            let wait = next
+                .map(|n| n.saturating_sub(now).clamp(1, 1000))
+                .unwrap_or(1000);
+            let notified = l.queue.notify.notified();
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(wait), notified).await;
+        }
+    });
+}
+
+/// Throttle back-off: 1 s doubling up to 5 min.
+fn backoff_ms(attempt: u32) -> u64 {
+    1000u64.saturating_mul(1 << attempt.min(9)).min(300_000)
+}
+
+async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
+    let fkey = crate::registry::FnKey {
+        account: event.account.clone(),
+        region: event.region.clone(),
+        name: event.function.clone(),
+    };
+    let now = l.clock.now_millis();
+    if now.saturating_sub(event.enqueued_at) > MAX_AGE_MS {
+        tracing::warn!(request_id = %event.request_id, "async event expired (maximum event age)");
+        l.queue.finish(key).await;
+        return;
+    }
+    let target = match invoke::resolve(l, &fkey, event.qualifier.as_deref()) {
+        Ok(t) => t,
+        Err(_) => {
+            // The function is gone: nothing left to deliver to.
+            l.queue.finish(key).await;
+            return;
+        }
+    };
+    let payload = if event.payload.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        Bytes::from(event.payload.clone())
+    };
+    match invoke::execute(l, &target, event.request_id.clone(), payload, None, false).await {
+        Ok(exec) => match exec.outcome {
+            serval_sandbox::Outcome::Success(_) => l.queue.finish(key).await,
+            serval_sandbox::Outcome::Error { .. } => {
+                event.attempt += 1;
+                if event.attempt > MAX_RETRIES {
+                    l.queue.finish(key).await;
+                } else {
+                    event.not_before = l.clock.now_millis() + 60_000 * u64::from(event.attempt);
+                    l.queue.reschedule(key, event).await;
+                }
+            }
+        },
+        Err(LambdaError::TooManyRequests { .. }) | Err(LambdaError::Internal(_)) => {
+            let throttles = event.attempt.max(1);
+            event.not_before = l.clock.now_millis() + backoff_ms(throttles);
+            l.queue.reschedule(key, event).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, request_id = %event.request_id, "async invocation dropped");
+            l.queue.finish(key).await;
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases.
+
+use super::{ok, paginate};
+use crate::api::{AliasInput, Page};
+use crate::arn::FunctionRef;
+use crate::error::{validation, LambdaError, Result};
+use crate::model::AliasRecord;
+use crate::registry::{FnKey, Function};
+use crate::{not_found, Lambda};
+use serde_json::json;
+use serval_core::{ids, RequestContext};
+use serval_wire::Response;
+use std::collections::BTreeMap;
+
+fn alias_not_found(key: &FnKey, name: &str) -> LambdaError {
+    LambdaError::NotFound(format!("Alias not found: {}:{name}", key.arn()))
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.bytes().all(|b| b.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(validation(
+            name,
+            "name",
+            "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_target(f: &Function, key: &FnKey, version: &str, routing: &BTreeMap<String, f64>) -> Result<()> {
+    if f.version(version).is_none() {
+        return Err(not_found(key, Some(version)));
+    }
+    if routing.len() > 1 {
+        return Err(LambdaError::InvalidParameter(
+            "Number of items in AdditionalVersionWeights cannot be greater than 1".into(),
+        ));
+    }
+    for (v, w) in routing {
+        if !(0.0..=1.0).contains(w) {
+            return Err(validation(&w.to_string(), "routingConfig.additionalVersionWeights", "Member must have value less than or equal to 1.0"));
+        }
+        if v == version {
+            return Err(LambdaError::InvalidParameter(format!(
+                "Invalid function version {v}. Function version {v} is already included in routing configuration."
+            )));
+        }
+        if version == "$LATEST" || v == "$LATEST" {
+            return Err(LambdaError::InvalidParameter(
+                "$LATEST is not supported for an alias pointing to more than 1 version".into(),
+            ));
+        }
+        if f.version(v).is_none() {
+            return Err(not_found(key, Some(v)));
+        }
+    }
+    Ok(())
+}
+
+/// CreateAlias.
+pub async fn create(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: AliasInput) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let name = input.name.clone().unwrap_or_default();
+    check_name(&name)?;
+    let version = input
+        .function_version
+        .clone()
+        .ok_or_else(|| LambdaError::InvalidParameter("FunctionVersion is required".into()))?;
+    let routing = input
+        .routing_config
+        .as_ref()
+        .and_then(|r| r.additional_version_weights.clone())
+        .unwrap_or_default();
+    let alias = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            if f.aliases.contains_key(&name) {
+                return Err(LambdaError::Conflict(format!("Alias already exists: {}:{name}", key.arn())));
+            }
+            check_target(&f, &key, &version, &routing)?;
+            let a = AliasRecord {
+                name: name.clone(),
+                function_version: version.clone(),
+                description: input.description.clone().unwrap_or_default(),
+                routing: routing.clone(),
+                revision_id: ids::uuid_v4(),
+            };
+            f.aliases.insert(name.clone(), a.clone());
+            Ok((Some(f), a))
+        })
+        .await?;
+    ok(201, &alias.to_configuration(&key.arn()))
+}
+
+/// GetAlias.
+pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        let a = f.aliases.get(name).ok_or_else(|| alias_not_found(&key, name))?;
+        ok(200, &a.to_configuration(&key.arn()))
+    })
+}
+
+/// UpdateAlias.
+pub async fn update(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str, input: AliasInput) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let alias = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            let mut a = f.aliases.get(name).cloned().ok_or_else(|| alias_not_found(&key, name))?;
+            if let Some(r) = &input.revision_id {
+                if *r != a.revision_id {
+                    return Err(LambdaError::PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
+                    ));
+                }
+            }
+            if let Some(v) = &input.function_version {
+                a.function_version = v.clone();
+            }
+            if let Some(d) = &input.description {
+                a.description = d.clone();
+            }
+            if let Some(r) = &input.routing_config {
+                a.routing = r.additional_version_weights.clone().unwrap_or_default();
+            }
+            check_target(&f, &key, &a.function_version, &a.routing)?;
+            a.revision_id = ids::uuid_v4();
+            f.aliases.insert(name.to_string(), a.clone());
+            Ok((Some(f), a))
+        })
+        .await?;
+    ok(200, &alias.to_configuration(&key.arn()))
+}
+
+/// DeleteAlias.
+pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            f.aliases.remove(name);
+            f.provisioned.remove(name);
+            Ok((Some(f), ()))
+        })
+        .await?;
+    Ok(Response::empty(204))
+}
+
+/// ListAliases.
+pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, version: Option<&str>, page: &Page) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let all = l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        Ok::<_, LambdaError>(
+            f.aliases
+                .values()
+                .filter(|a| version.is_none_or(|v| a.function_version == v))
+                .map(|a| a.to_configuration(&key.arn()))
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    let (items, next) = paginate(all, page, 50);
+    let mut out = json!({ "Aliases": items });
+    if let Some(n) = next {
+        out["NextMarker"] = json!(n);
+    }
+    ok(200, &out)
+}

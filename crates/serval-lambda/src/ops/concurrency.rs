@@ -1,0 +1,237 @@
+//! Reserved and provisioned concurrency, and GetAccountSettings.
+
+use super::{ok, paginate};
+use crate::api::Page;
+use crate::arn::FunctionRef;
+use crate::error::{LambdaError, Result};
+use crate::model::ProvisionedRecord;
+use crate::registry::{FnKey, Function};
+use crate::workers::PoolKey;
+use crate::{invoke, not_found, Lambda};
+use serde_json::{json, Value};
+use serval_core::RequestContext;
+use serval_wire::Response;
+use std::sync::Arc;
+
+/// PutFunctionConcurrency.
+pub async fn put_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, n: i64) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    if n < 0 {
+        return Err(crate::error::validation(&n.to_string(), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0"));
+    }
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    l.registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            let provisioned: u32 = f.provisioned.values().map(|p| p.requested).sum();
+            if provisioned > n {
+                return Err(LambdaError::InvalidParameter(format!(
+                    "ReservedConcurrentExecutions {n} should not be lower than function's total provisioned concurrency [{provisioned}]."
+                )));
+            }
+            l.counting.set_reserved(&key.account, &key.region, &key.name, Some(n))?;
+            f.rec.reserved_concurrency = Some(n);
+            Ok((Some(f), ()))
+        })
+        .await?;
+    ok(200, &json!({ "ReservedConcurrentExecutions": n }))
+}
+
+/// GetFunctionConcurrency.
+pub fn get_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        match f.rec.reserved_concurrency {
+            Some(n) => ok(200, &json!({ "ReservedConcurrentExecutions": n })),
+            None => ok(200, &json!({})),
+        }
+    })
+}
+
+/// DeleteFunctionConcurrency.
+pub async fn delete_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            f.rec.reserved_concurrency = None;
+            let _ = l.counting.set_reserved(&key.account, &key.region, &key.name, None);
+            Ok((Some(f), ()))
+        })
+        .await?;
+    Ok(Response::empty(204))
+}
+
+fn provisioned_not_found() -> LambdaError {
+    LambdaError::NotFound("No Provisioned Concurrency Config found for this function".into())
+}
+
+/// The version a provisioned-concurrency qualifier stands for.
+fn target_version(f: &Function, key: &FnKey, q: &str) -> Result<String> {
+    if q == "$LATEST" {
+        return Err(LambdaError::InvalidParameter(
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
+        ));
+    }
+    if f.version(q).is_some() {
+        return Ok(q.to_string());
+    }
+    if let Some(a) = f.aliases.get(q) {
+        if a.function_version == "$LATEST" {
+            return Err(LambdaError::InvalidParameter(
+                "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
+            ));
+        }
+        return Ok(a.function_version.clone());
+    }
+    Err(not_found(key, Some(q)))
+}
+
+fn describe(l: &Lambda, key: &FnKey, f: &Function, p: &ProvisionedRecord, with_arn: bool) -> Value {
+    let version = target_version(f, key, &p.qualifier).unwrap_or_default();
+    let live = l.workers.provisioned_live(&PoolKey { function: key.clone(), version });
+    let available = live.min(p.requested);
+    let mut v = json!({
+        "RequestedProvisionedConcurrentExecutions": p.requested,
+        "AvailableProvisionedConcurrentExecutions": available,
+        "AllocatedProvisionedConcurrentExecutions": available,
+        "Status": if available >= p.requested { "READY" } else { "IN_PROGRESS" },
+        "LastModified": serval_core::time::iso8601(p.last_modified).replace('Z', "+0000"),
+    });
+    if with_arn {
+        v["FunctionArn"] = json!(format!("{}:{}", key.arn(), p.qualifier));
+    }
+    v
+}
+
+/// Starts (or trims) the provisioned environments of one qualifier.
+fn spawn_provision(l: &Lambda, key: &FnKey, f: &Function, qualifier: &str, target: u32) {
+    let Ok(version) = target_version(f, key, qualifier) else { return };
+    let Some(record) = f.version(&version).cloned() else { return };
+    let pool = PoolKey { function: key.clone(), version };
+    let factory = invoke::spec_factory(l, key, &record);
+    let workers = l.workers.clone();
+    tokio::spawn(async move {
+        workers
+            .provision(&pool, &record.revision_id, target, factory, record.memory_size)
+            .await;
+    });
+}
+
+/// Restarts provisioned environments after a restart of Serval.
+pub(crate) fn restore_provisioned(l: &Arc<Lambda>) {
+    for key in l.registry.keys() {
+        l.registry.read(&key, |f| {
+            if let Some(f) = f {
+                for p in f.provisioned.values() {
+                    spawn_provision(l, &key, f, &p.qualifier, p.requested);
+                }
+            }
+        });
+    }
+}
+
+/// PutProvisionedConcurrencyConfig.
+pub async fn put_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, n: i64) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let q = fref.qualifier.clone().unwrap_or_default();
+    if n < 1 {
+        return Err(crate::error::validation(&n.to_string(), "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1"));
+    }
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let now = l.clock.now_millis();
+    let unreserved = l.counting.unreserved(&key.account, &key.region);
+    let (f, rec) = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            target_version(&f, &key, &q)?;
+            let others: u32 = f.provisioned.iter().filter(|(k, _)| **k != q).map(|(_, p)| p.requested).sum();
+            match f.rec.reserved_concurrency {
+                Some(r) if others + n > r => {
+                    return Err(LambdaError::InvalidParameter(format!(
+                        "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function [{r}]."
+                    )))
+                }
+                None if others + n > unreserved.saturating_sub(crate::counting::MIN_UNRESERVED) => {
+                    return Err(LambdaError::InvalidParameter(format!(
+                        "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [{unreserved}]."
+                    )))
+                }
+                _ => {}
+            }
+            let rec = ProvisionedRecord { qualifier: q.clone(), requested: n, last_modified: now };
+            f.provisioned.insert(q.clone(), rec.clone());
+            Ok((Some(f.clone()), (f, rec)))
+        })
+        .await?;
+    spawn_provision(l, &key, &f, &q, n);
+    let mut out = describe(l, &key, &f, &rec, false);
+    out["Status"] = json!("IN_PROGRESS");
+    ok(202, &out)
+}
+
+/// GetProvisionedConcurrencyConfig.
+pub fn get_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let q = fref.qualifier.clone().unwrap_or_default();
+    l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        let p = f.provisioned.get(&q).ok_or_else(provisioned_not_found)?;
+        ok(200, &describe(l, &key, f, p, false))
+    })
+}
+
+/// DeleteProvisionedConcurrencyConfig.
+pub async fn delete_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let q = fref.qualifier.clone().unwrap_or_default();
+    let f = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            f.provisioned.remove(&q).ok_or_else(provisioned_not_found)?;
+            Ok((Some(f.clone()), f))
+        })
+        .await?;
+    spawn_provision(l, &key, &f, &q, 0);
+    Ok(Response::empty(204))
+}
+
+/// ListProvisionedConcurrencyConfigs.
+pub fn list_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let all = l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        Ok::<_, LambdaError>(f.provisioned.values().map(|p| describe(l, &key, f, p, true)).collect::<Vec<_>>())
+    })?;
+    let (items, next) = paginate(all, page, 50);
+    let mut out = json!({ "ProvisionedConcurrencyConfigs": items });
+    if let Some(n) = next {
+        out["NextMarker"] = json!(n);
+    }
+    ok(200, &out)
+}
+
+/// GetAccountSettings.
+pub fn account_settings(l: &Lambda, ctx: &RequestContext) -> Result<Response> {
+    let functions = l.registry.list(&ctx.account_id, &ctx.region);
+    let total: u64 = functions
+        .iter()
+        .map(|f| f.latest.code_size + f.versions.values().map(|v| v.code_size).sum::<u64>())
+        .sum();
+    ok(200, &json!({
+        "AccountLimit": {
+            "TotalCodeSize": 80_530_636_800u64,
+            "CodeSizeUnzipped": crate::code::MAX_UNZIPPED,
+            "CodeSizeZipped": crate::code::MAX_ZIPPED,
+            "ConcurrentExecutions": l.counting.limit(),
+            "UnreservedConcurrentExecutions": l.counting.unreserved(&ctx.account_id, &ctx.region),
+        },
+        "AccountUsage": {
+            "TotalCodeSize": total,
+            "FunctionCount": functions.len(),
+        },
+    }))
+}

@@ -1,0 +1,426 @@
+//! CreateFunction, GetFunction(Configuration), ListFunctions,
+//! UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
+
+use super::{ok, paginate, validate};
+use crate::api::{CreateFunctionInput, Page, UpdateCodeInput, UpdateConfigInput};
+use crate::arn::FunctionRef;
+use crate::error::{LambdaError, Result};
+use crate::model::{FunctionRecord, VersionRecord};
+use crate::registry::{FnKey, Function};
+use crate::workers::PoolKey;
+use crate::{not_found, Lambda};
+use base64::Engine;
+use serde_json::{json, Value};
+use serval_core::{ids, RequestContext};
+use serval_wire::Response;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Resolves a qualifier (version, alias or none) to a version record.
+pub(crate) fn resolve(f: &Function, key: &FnKey, qualifier: Option<&str>) -> Result<Arc<VersionRecord>> {
+    match qualifier {
+        None | Some("$LATEST") => Ok(f.latest.clone()),
+        Some(q) => {
+            if let Some(v) = f.version(q) {
+                return Ok(v.clone());
+            }
+            if let Some(a) = f.aliases.get(q) {
+                if let Some(v) = f.version(&a.function_version) {
+                    return Ok(v.clone());
+                }
+            }
+            Err(not_found(key, Some(q)))
+        }
+    }
+}
+
+fn decode_zip(b64: &str) -> Result<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| LambdaError::InvalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.".into()))
+}
+
+fn code_from(zip_file: Option<&str>, s3_bucket: Option<&str>, image: Option<&str>) -> Result<Vec<u8>> {
+    if image.is_some() {
+        return Err(LambdaError::InvalidParameter(
+            "Serval runs Zip packages only; container images are not supported.".into(),
+        ));
+    }
+    if let Some(z) = zip_file {
+        return decode_zip(z);
+    }
+    if let Some(b) = s3_bucket {
+        return Err(LambdaError::InvalidParameter(format!(
+            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist: {b}"
+        )));
+    }
+    Err(LambdaError::InvalidParameter(
+        "Please provide a source for function code.".into(),
+    ))
+}
+
+/// CreateFunction.
+pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput) -> Result<Response> {
+    let fref = FunctionRef::parse(&input.function_name)?;
+    if fref.qualifier.is_some() {
+        return Err(LambdaError::InvalidParameter(
+            "Function name cannot contain a qualifier when creating a function.".into(),
+        ));
+    }
+    let key = l.key(ctx, &fref);
+    if input.package_type.as_deref() == Some("Image") {
+        return Err(LambdaError::InvalidParameter(
+            "Serval runs Zip packages only; container images are not supported.".into(),
+        ));
+    }
+    let runtime = input
+        .runtime
+        .as_deref()
+        .ok_or_else(|| LambdaError::InvalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.".into()))?;
+    validate::runtime(runtime)?;
+    let handler = input
+        .handler
+        .as_deref()
+        .ok_or_else(|| LambdaError::InvalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.".into()))?;
+    validate::handler(handler)?;
+    let role = input.role.clone().unwrap_or_default();
+    validate::role(&role)?;
+    let timeout = validate::timeout(input.timeout.unwrap_or(3))?;
+    let memory = validate::memory(input.memory_size.unwrap_or(128))?;
+    let description = input.description.clone().unwrap_or_default();
+    validate::description(&description)?;
+    let environment = input
+        .environment
+        .as_ref()
+        .and_then(|e| e.variables.clone())
+        .unwrap_or_default();
+    validate::environment(&environment)?;
+    let architectures = match &input.architectures {
+        Some(a) => validate::architectures(a)?,
+        None => vec!["x86_64".to_string()],
+    };
+    let ephemeral = match &input.ephemeral_storage {
+        Some(e) => validate::ephemeral(e.size)?,
+        None => 512,
+    };
+    let tags = input.tags.clone().unwrap_or_default();
+    super::tags::validate(&tags)?;
+    let code_input = input.code.clone().unwrap_or_default();
+    let zip = code_from(code_input.zip_file.as_deref(), code_input.s3_bucket.as_deref(), code_input.image_uri.as_deref())?;
+    if l.registry.read(&key, |f| f.is_some()) {
+        return Err(LambdaError::Conflict(format!("Function already exist: {}", key.name)));
+    }
+    let code = l.code.put(&zip)?;
+    let now = l.clock.now_millis();
+    let latest = VersionRecord {
+        function_name: key.name.clone(),
+        version: "$LATEST".into(),
+        runtime: runtime.to_string(),
+        role,
+        handler: handler.to_string(),
+        description,
+        timeout,
+        memory_size: memory,
+        code_sha256: code.sha256_b64,
+        code_hex: code.sha256_hex,
+        code_size: code.size,
+        environment,
+        last_modified: now,
+        revision_id: ids::uuid_v4(),
+        architectures,
+        ephemeral_storage: ephemeral,
+        layers: input.layers.clone().unwrap_or_default(),
+        tracing_mode: input
+            .tracing_config
+            .as_ref()
+            .and_then(|t| t.mode.clone())
+            .unwrap_or_else(|| "PassThrough".into()),
+        dead_letter_target: input.dead_letter_config.as_ref().and_then(|d| d.target_arn.clone()),
+        kms_key_arn: input.kms_key_arn.clone(),
+        vpc_config: input.vpc_config.clone(),
+        logging_config: input.logging_config.clone(),
+    };
+    let publish = input.publish;
+    let config = l
+        .registry
+        .update(&key, |cur| {
+            if cur.is_some() {
+                return Err(LambdaError::Conflict(format!("Function already exist: {}", key.name)));
+            }
+            let mut f = Function {
+                rec: FunctionRecord {
+                    name: key.name.clone(),
+                    tags,
+                    reserved_concurrency: None,
+                    last_version: 0,
+                },
+                latest: Arc::new(latest),
+                versions: BTreeMap::new(),
+                aliases: BTreeMap::new(),
+                provisioned: BTreeMap::new(),
+            };
+            let shown = if publish {
+                super::versions::publish_into(&mut f, None, now)
+            } else {
+                f.latest.clone()
+            };
+            Ok((Some(f), shown))
+        })
+        .await?;
+    ok(201, &config.to_configuration(&key.region, &key.account))
+}
+
+/// GetFunction.
+pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
+        let v = resolve(f, &key, fref.qualifier.as_deref())?;
+        let mut out = json!({
+            "Configuration": v.to_configuration(&key.region, &key.account),
+            "Code": {
+                "RepositoryType": "S3",
+                "Location": format!("{}/_serval/code/{}.zip", l.config.endpoint_url, v.code_hex),
+            },
+        });
+        if !f.rec.tags.is_empty() {
+            out["Tags"] = json!(f.rec.tags);
+        }
+        if let Some(r) = f.rec.reserved_concurrency {
+            out["Concurrency"] = json!({ "ReservedConcurrentExecutions": r });
+        }
+        ok(200, &out)
+    })
+}
+
+/// GetFunctionConfiguration.
+pub fn get_configuration(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
+        let v = resolve(f, &key, fref.qualifier.as_deref())?;
+        ok(200, &v.to_configuration(&key.region, &key.account))
+    })
+}
+
+/// ListFunctions.
+pub fn list(l: &Lambda, ctx: &RequestContext, page: &Page, all_versions: bool) -> Result<Response> {
+    let mut configs: Vec<Value> = Vec::new();
+    for f in l.registry.list(&ctx.account_id, &ctx.region) {
+        configs.push(f.latest.to_configuration(&ctx.region, &ctx.account_id));
+        if all_versions {
+            for v in f.versions.values() {
+                configs.push(v.to_configuration(&ctx.region, &ctx.account_id));
+            }
+        }
+    }
+    let (items, next) = paginate(configs, page, 50);
+    let mut out = json!({ "Functions": items });
+    if let Some(n) = next {
+        out["NextMarker"] = json!(n);
+    }
+    ok(200, &out)
+}
+
+fn check_revision(expected: Option<&str>, actual: &str) -> Result<()> {
+    match expected {
+        Some(e) if e != actual => Err(LambdaError::PreconditionFailed(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn no_qualifier(fref: &FunctionRef) -> Result<()> {
+    if fref.qualifier.is_some() {
+        return Err(LambdaError::InvalidParameter(
+            "Updating a function's code or configuration is only supported on $LATEST; remove the qualifier.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// UpdateFunctionCode.
+pub async fn update_code(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: UpdateCodeInput) -> Result<Response> {
+    no_qualifier(fref)?;
+    let key = l.key(ctx, fref);
+    if !l.registry.read(&key, |f| f.is_some()) {
+        return Err(not_found(&key, None));
+    }
+    let zip = code_from(input.zip_file.as_deref(), input.s3_bucket.as_deref(), input.image_uri.as_deref())?;
+    let architectures = match &input.architectures {
+        Some(a) => Some(validate::architectures(a)?),
+        None => None,
+    };
+    let code = l.code.put(&zip)?;
+    if input.dry_run {
+        return l.registry.read(&key, |f| {
+            let f = f.ok_or_else(|| not_found(&key, None))?;
+            let mut v = (*f.latest).clone();
+            v.code_sha256 = code.sha256_b64.clone();
+            v.code_size = code.size;
+            ok(200, &v.to_configuration(&key.region, &key.account))
+        });
+    }
+    let now = l.clock.now_millis();
+    let shown = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            check_revision(input.revision_id.as_deref(), &f.latest.revision_id)?;
+            let mut v = (*f.latest).clone();
+            v.code_sha256 = code.sha256_b64.clone();
+            v.code_hex = code.sha256_hex.clone();
+            v.code_size = code.size;
+            if let Some(a) = architectures {
+                v.architectures = a;
+            }
+            v.last_modified = now;
+            v.revision_id = ids::uuid_v4();
+            f.latest = Arc::new(v);
+            let shown = if input.publish {
+                super::versions::publish_into(&mut f, None, now)
+            } else {
+                f.latest.clone()
+            };
+            Ok((Some(f), shown))
+        })
+        .await?;
+    l.workers.retire(&PoolKey { function: key.clone(), version: "$LATEST".into() });
+    ok(200, &shown.to_configuration(&key.region, &key.account))
+}
+
+/// UpdateFunctionConfiguration.
+pub async fn update_configuration(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: UpdateConfigInput) -> Result<Response> {
+    no_qualifier(fref)?;
+    let key = l.key(ctx, fref);
+    if let Some(r) = &input.runtime {
+        validate::runtime(r)?;
+    }
+    if let Some(h) = &input.handler {
+        validate::handler(h)?;
+    }
+    if let Some(r) = &input.role {
+        validate::role(r)?;
+    }
+    if let Some(d) = &input.description {
+        validate::description(d)?;
+    }
+    let timeout = input.timeout.map(validate::timeout).transpose()?;
+    let memory = input.memory_size.map(validate::memory).transpose()?;
+    let ephemeral = input.ephemeral_storage.as_ref().map(|e| validate::ephemeral(e.size)).transpose()?;
+    let environment = input.environment.as_ref().map(|e| e.variables.clone().unwrap_or_default());
+    if let Some(e) = &environment {
+        validate::environment(e)?;
+    }
+    let now = l.clock.now_millis();
+    let shown = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            check_revision(input.revision_id.as_deref(), &f.latest.revision_id)?;
+            let mut v = (*f.latest).clone();
+            if let Some(x) = &input.runtime {
+                v.runtime = x.clone();
+            }
+            if let Some(x) = &input.handler {
+                v.handler = x.clone();
+            }
+            if let Some(x) = &input.role {
+                v.role = x.clone();
+            }
+            if let Some(x) = &input.description {
+                v.description = x.clone();
+            }
+            if let Some(x) = timeout {
+                v.timeout = x;
+            }
+            if let Some(x) = memory {
+                v.memory_size = x;
+            }
+            if let Some(x) = ephemeral {
+                v.ephemeral_storage = x;
+            }
+            if let Some(x) = environment {
+                v.environment = x;
+            }
+            if let Some(x) = &input.layers {
+                v.layers = x.clone();
+            }
+            if let Some(x) = input.tracing_config.as_ref().and_then(|t| t.mode.clone()) {
+                v.tracing_mode = x;
+            }
+            if let Some(d) = &input.dead_letter_config {
+                v.dead_letter_target = d.target_arn.clone().filter(|s| !s.is_empty());
+            }
+            if let Some(k) = &input.kms_key_arn {
+                v.kms_key_arn = Some(k.clone()).filter(|s| !s.is_empty());
+            }
+            if let Some(x) = &input.vpc_config {
+                v.vpc_config = Some(x.clone());
+            }
+            if let Some(x) = &input.logging_config {
+                v.logging_config = Some(x.clone());
+            }
+            v.last_modified = now;
+            v.revision_id = ids::uuid_v4();
+            f.latest = Arc::new(v);
+            let shown = f.latest.clone();
+            Ok((Some(f), shown))
+        })
+        .await?;
+    l.workers.retire(&PoolKey { function: key.clone(), version: "$LATEST".into() });
+    ok(200, &shown.to_configuration(&key.region, &key.account))
+}
+
+/// DeleteFunction (whole function, or one version with a qualifier).
+pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    match fref.qualifier.as_deref() {
+        None => {
+            l.registry
+                .update(&key, |cur| {
+                    cur.ok_or_else(|| not_found(&key, None))?;
+                    Ok((None, ()))
+                })
+                .await?;
+            l.workers.retire_function(&key);
+            let _ = l.counting.set_reserved(&key.account, &key.region, &key.name, None);
+        }
+        Some("$LATEST") => {
+            return Err(LambdaError::InvalidParameter(
+                "$LATEST version cannot be deleted without deleting the function.".into(),
+            ))
+        }
+        Some(q) => {
+            let n: u64 = q.parse().map_err(|_| {
+                LambdaError::InvalidParameter("Deletion of aliases is not supported. Use DeleteAlias instead.".into())
+            })?;
+            l.registry
+                .update(&key, |cur| {
+                    let mut f = cur.ok_or_else(|| not_found(&key, Some(q)))?;
+                    if !f.versions.contains_key(&n) {
+                        return Err(not_found(&key, Some(q)));
+                    }
+                    let used: Vec<&str> = f
+                        .aliases
+                        .values()
+                        .filter(|a| a.function_version == q || a.routing.contains_key(q))
+                        .map(|a| a.name.as_str())
+                        .collect();
+                    if !used.is_empty() {
+                        return Err(LambdaError::Conflict(format!(
+                            "Unable to delete version because the following aliases reference it: {:?}",
+                            used
+                        )));
+                    }
+                    f.versions.remove(&n);
+                    f.provisioned.remove(q);
+                    Ok((Some(f), ()))
+                })
+                .await?;
+            l.workers.retire(&PoolKey { function: key.clone(), version: q.to_string() });
+        }
+    }
+    Ok(Response::empty(204))
+}

@@ -1,0 +1,30 @@
+//! Handlers, one file per group of operations.
+
+pub mod aliases;
+pub mod concurrency;
+pub mod functions;
+pub mod tags;
+pub mod validate;
+pub mod versions;
+
+use serde_json::Value;
+use serval_wire::Response;
+
+/// A JSON response.
+pub(crate) fn ok(status: u16, v: &Value) -> crate::error::Result<Response> {
+    Ok(Response::json(status, v))
+}
+
+/// Pages through a sorted list with an opaque marker (the index to start at).
+pub(crate) fn paginate<T>(items: Vec<T>, page: &crate::api::Page, default: usize) -> (Vec<T>, Option<String>) {
+    let start = page
+        .marker
+        .as_deref()
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(0);
+    let size = page.max_items.unwrap_or(default);
+    let total = items.len();
+    let out: Vec<T> = items.into_iter().skip(start).take(size).collect();
+    let next = (start + size < total).then(|| (start + size).to_string());
+    (out, next)
+}

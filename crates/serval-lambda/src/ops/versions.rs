@@ -1,0 +1,95 @@
+//! PublishVersion and ListVersionsByFunction.
+
+use super::{ok, paginate};
+use crate::api::{Page, PublishVersionInput};
+use crate::arn::FunctionRef;
+use crate::error::{LambdaError, Result};
+use crate::model::VersionRecord;
+use crate::registry::Function;
+use crate::{not_found, Lambda};
+use serde_json::json;
+use serval_core::{ids, RequestContext};
+use serval_wire::Response;
+use std::sync::Arc;
+
+/// True when two records differ only in what publishing changes.
+fn same_content(a: &VersionRecord, b: &VersionRecord) -> bool {
+    let norm = |v: &VersionRecord| {
+        let mut v = v.clone();
+        v.version = String::new();
+        v.revision_id = String::new();
+        v.last_modified = 0;
+        v.description = String::new();
+        v
+    };
+    norm(a) == norm(b)
+}
+
+/// Publishes `$LATEST` as a new version, unless it is unchanged since the
+/// last one, in which case that one is returned.
+pub(crate) fn publish_into(f: &mut Function, description: Option<String>, now: u64) -> Arc<VersionRecord> {
+    if let Some(last) = f.versions.values().next_back() {
+        if same_content(last, &f.latest) {
+            return last.clone();
+        }
+    }
+    f.rec.last_version += 1;
+    let n = f.rec.last_version;
+    let mut v = (*f.latest).clone();
+    v.version = n.to_string();
+    v.last_modified = now;
+    v.revision_id = ids::uuid_v4();
+    if let Some(d) = description {
+        v.description = d;
+    }
+    let v = Arc::new(v);
+    f.versions.insert(n, v.clone());
+    v
+}
+
+/// PublishVersion.
+pub async fn publish(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: PublishVersionInput) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let now = l.clock.now_millis();
+    let v = l
+        .registry
+        .update(&key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+            if let Some(sha) = &input.code_sha256 {
+                if *sha != f.latest.code_sha256 {
+                    return Err(LambdaError::InvalidParameter(format!(
+                        "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+                        f.latest.code_sha256
+                    )));
+                }
+            }
+            if let Some(r) = &input.revision_id {
+                if *r != f.latest.revision_id {
+                    return Err(LambdaError::PreconditionFailed(
+                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
+                    ));
+                }
+            }
+            let v = publish_into(&mut f, input.description.clone(), now);
+            Ok((Some(f), v))
+        })
+        .await?;
+    ok(201, &v.to_configuration(&key.region, &key.account))
+}
+
+/// ListVersionsByFunction.
+pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -> Result<Response> {
+    let key = l.key(ctx, fref);
+    let all = l.registry.read(&key, |f| {
+        let f = f.ok_or_else(|| not_found(&key, None))?;
+        let mut all = vec![f.latest.to_configuration(&key.region, &key.account)];
+        all.extend(f.versions.values().map(|v| v.to_configuration(&key.region, &key.account)));
+        Ok::<_, LambdaError>(all)
+    })?;
+    let (items, next) = paginate(all, page, 50);
+    let mut out = json!({ "Versions": items });
+    if let Some(n) = next {
+        out["NextMarker"] = json!(n);
+    }
+    ok(200, &out)
+}

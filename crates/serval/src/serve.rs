@@ -1,0 +1,181 @@
+//! `serval serve`: opens the store, starts the services and the edge, and
+//! shuts everything down cleanly on SIGINT/SIGTERM.
+
+use anyhow::Context;
+use serval_lambda::{Lambda, LambdaConfig, LambdaService};
+use serval_store::{Store, SyncMode};
+use serval_wire::{Request, Response, Router};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of `serval serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "SERVAL_HOST")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 4566, env = "SERVAL_PORT")]
+    port: u16,
+    /// Where state is kept.
+    #[arg(long, default_value = ".serval", env = "SERVAL_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Keep state in a temporary directory removed at exit.
+    #[arg(long)]
+    ephemeral: bool,
+    /// `normal`: survive a crash of Serval; `full`: survive power loss (fsync per commit).
+    #[arg(long, default_value = "normal")]
+    sync: String,
+    /// Seconds an idle execution environment is kept before it is stopped.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// Account-wide concurrency limit per region.
+    #[arg(long, default_value_t = 1000)]
+    account_concurrency: u32,
+}
+
+fn cache_dir(data_dir: &std::path::Path) -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(x).join("serval");
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        return PathBuf::from(h).join(".cache").join("serval");
+    }
+    data_dir.join("cache")
+}
+
+/// Runs the server until a signal arrives.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SERVAL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let started = Instant::now();
+    let data_dir = if args.ephemeral {
+        std::env::temp_dir().join(format!("serval-{}", serval_core::ids::random_hex(8)))
+    } else {
+        args.data_dir.clone()
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data dir {}", data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(&data_dir)?;
+    let sync = match args.sync.as_str() {
+        "full" => SyncMode::Full,
+        "normal" => SyncMode::Normal,
+        other => anyhow::bail!("--sync must be normal or full, not {other}"),
+    };
+    let store = Store::open(&data_dir, sync).context("opening the store")?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("listening on {}:{}", args.host, args.port))?;
+    let addr = listener.local_addr()?;
+    let url_host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let endpoint_url = format!("http://{url_host}:{}", addr.port());
+    let lambda = Lambda::start(
+        store.clone(),
+        LambdaConfig {
+            code_dir: data_dir.join("code"),
+            endpoint_url: endpoint_url.clone(),
+            account_concurrency: args.account_concurrency,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            runtime_cache: cache_dir(&data_dir),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
+
+    let mut router = Router::new();
+    router.register(Arc::new(LambdaService(lambda.clone())));
+    let services: Vec<&'static str> = router.service_names();
+    let internal_lambda = lambda.clone();
+    router.internal(Arc::new(move |req: &Request| {
+        internal(req, &internal_lambda, &services, started)
+    }));
+    let router = Arc::new(router);
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(serval_wire::server::serve(listener, router, shutdown_rx));
+    eprintln!(
+        "Serval {} ready on {endpoint_url} (data: {}{})",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display(),
+        if args.ephemeral { ", ephemeral" } else { "" }
+    );
+
+    wait_for_signal().await;
+    eprintln!("Serval shutting down");
+    let _ = shutdown_tx.send(true);
+    let _ = server.await;
+    lambda.shutdown().await;
+    store.close();
+    if args.ephemeral {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Serval's own endpoints under `/_serval/`.
+fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant) -> Response {
+    let segs = req.path_segments();
+    let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match seg.as_slice() {
+        ["_serval", "health"] => {
+            let services: serde_json::Map<String, serde_json::Value> = services
+                .iter()
+                .map(|s| (s.to_string(), "running".into()))
+                .collect();
+            Response::json(
+                200,
+                &serde_json::json!({
+                    "status": "running",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "services": services,
+                    "uptime_seconds": started.elapsed().as_secs_f64(),
+                }),
+            )
+        }
+        ["_serval", "code", file] => {
+            let hex = file.strip_suffix(".zip").unwrap_or(file);
+            match lambda.code_zip(hex) {
+                Some(zip) => Response::bytes(200, "application/zip", zip.into()),
+                None => Response::json(404, &serde_json::json!({"message": "no such code package"})),
+            }
+        }
+        ["_serval", "logs", function] => {
+            let account = req
+                .query_param("account")
+                .unwrap_or_else(|| serval_core::DEFAULT_ACCOUNT.to_string());
+            let region = req
+                .query_param("region")
+                .unwrap_or_else(|| serval_core::DEFAULT_REGION.to_string());
+            let after = req.query_param("after");
+            let limit = req
+                .query_param("limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(1000usize)
+                .min(10_000);
+            let (events, next) = lambda.read_logs(&account, &region, function, after.as_deref(), limit);
+            Response::json(200, &serde_json::json!({ "events": events, "next": next }))
+        }
+        _ => Response::json(404, &serde_json::json!({"message": "not found"})),
+    }
+}

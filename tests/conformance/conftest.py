@@ -1,0 +1,180 @@
+"""Fixtures for the Serval Lambda conformance suite.
+
+One ephemeral server is shared by the whole session (restarted on the same port if a test
+kills it); `serval_factory` starts extra instances (own --data-dir, extra flags) for restart,
+kill -9 and flag tests. Function zips are built in memory from tests/functions/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from serval_harness import (  # noqa: E402
+    FUNCTIONS_DIR,
+    ROLE,
+    ServalProcess,
+    make_zip,
+    rust_echo_bin,
+    unique_name,
+    zip_dir,
+)
+
+
+# --------------------------------------------------------------------------- server
+
+
+@pytest.fixture(scope="session")
+def serval():
+    server = ServalProcess()
+    try:
+        server.start()
+    except RuntimeError as e:
+        pytest.exit(f"cannot start serval: {e}", returncode=3)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _server_watchdog(request, serval):
+    """Restart the shared server if a previous test took it down, and blame the test that did."""
+    if not serval.alive():
+        serval.start()
+    yield
+    if not serval.alive():
+        code = serval.proc.returncode
+        tail = serval.log_tail()
+        serval.start()
+        pytest.fail(f"the shared serval process died during this test (exit {code})\n{tail}")
+
+
+@pytest.fixture
+def serval_factory(tmp_path):
+    """Start extra servers: factory(data_dir=None, extra_args=()) -> started ServalProcess."""
+    started: list[ServalProcess] = []
+
+    def factory(data_dir=None, extra_args=(), start=True) -> ServalProcess:
+        server = ServalProcess(data_dir=data_dir, extra_args=extra_args)
+        started.append(server)
+        return server.start() if start else server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def endpoint(serval) -> str:
+    return serval.endpoint
+
+
+@pytest.fixture(scope="session")
+def lam(serval):
+    """Lambda client (no retries, so throttles and 5xx surface as they are)."""
+    return serval.client()
+
+
+@pytest.fixture(scope="session")
+def lam_raw(serval):
+    """Lambda client without botocore's client-side parameter validation (for server-side checks)."""
+    return serval.client(parameter_validation=False)
+
+
+# --------------------------------------------------------------------------- zips
+
+
+@pytest.fixture(scope="session")
+def python_zip() -> bytes:
+    return zip_dir(FUNCTIONS_DIR / "python" / "echo")
+
+
+@pytest.fixture(scope="session")
+def python_v2_zip() -> bytes:
+    return zip_dir(FUNCTIONS_DIR / "python" / "v2")
+
+
+@pytest.fixture(scope="session")
+def python_import_error_zip() -> bytes:
+    return zip_dir(FUNCTIONS_DIR / "python" / "import_error")
+
+
+@pytest.fixture(scope="session")
+def node_zips() -> dict[str, bytes]:
+    base = FUNCTIONS_DIR / "node"
+    return {style: zip_dir(base / style) for style in ("async", "callback", "esm")}
+
+
+@pytest.fixture(scope="session")
+def rust_zip() -> bytes:
+    path = rust_echo_bin()
+    if not path.exists():
+        pytest.fail(
+            f"rust-echo bootstrap not found at {path}: build it with "
+            "`cargo build --release -p rust-echo` or set RUST_ECHO_BIN"
+        )
+    return make_zip({"bootstrap": (path.read_bytes(), 0o755)})
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.fixture
+def fn_name(request):
+    """A fresh, unique function name derived from the test's name."""
+    base = request.node.name.replace("test_", "", 1)
+
+    def make(suffix: str = "") -> str:
+        return unique_name(f"{base[:30]}{suffix}")
+
+    return make
+
+
+@pytest.fixture
+def create_fn(lam, python_zip, fn_name):
+    """create_fn(zip=None, runtime='python3.12', handler='handler.handler', name=None,
+    wait=True, client=lam, **CreateFunction kwargs) -> CreateFunction response.
+    Functions are deleted when the test ends."""
+    created: list[tuple] = []
+
+    def create(zip_bytes: bytes | None = None, runtime: str = "python3.12", handler: str = "handler.handler",
+               name: str | None = None, wait: bool = True, client=None, **kwargs):
+        client = client or lam
+        name = name or fn_name()
+        params = dict(
+            FunctionName=name,
+            Runtime=runtime,
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": zip_bytes if zip_bytes is not None else python_zip},
+        )
+        params.update(kwargs)
+        resp = client.create_function(**params)
+        created.append((client, name))
+        if wait:
+            client.get_waiter("function_active_v2").wait(
+                FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
+            )
+        return resp
+
+    yield create
+    for client, name in created:
+        try:
+            client.delete_function(FunctionName=name)
+        except Exception:
+            pass
+
+
+def wait_updated(client, name: str, qualifier: str | None = None) -> None:
+    kwargs = {"FunctionName": name}
+    if qualifier:
+        kwargs["Qualifier"] = qualifier
+    client.get_waiter("function_updated_v2").wait(**kwargs, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+
+
+@pytest.fixture
+def wait_fn_updated():
+    return wait_updated
