@@ -110,6 +110,17 @@ impl Environment {
             .stderr(Stdio::from(writer2))
             .kill_on_drop(true)
             .process_group(0);
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls prctl(2), which is async-signal-safe. PR_SET_PDEATHSIG makes
+        // the kernel kill the function if Serval itself dies (even by
+        // SIGKILL), so no environment outlives the server.
+        #[allow(unsafe_code)]
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         let code = spec.code_dir.to_string_lossy().into_owned();
         let mut vars: Vec<(String, String)> = vec![

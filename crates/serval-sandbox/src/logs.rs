@@ -5,7 +5,6 @@ use serval_core::{Clock, SystemClock};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use tokio::net::unix::pipe;
-use tokio::sync::{mpsc, oneshot};
 
 /// The longest single log line kept (AWS cuts events at 256 KB).
 const MAX_LINE: usize = 256 * 1024;
@@ -44,43 +43,33 @@ impl Buffer {
 /// Reads a process's output pipe in the background.
 pub(crate) struct LogReader {
     buffer: Arc<Mutex<Buffer>>,
-    flush: mpsc::Sender<oneshot::Sender<()>>,
+    pipe: Arc<pipe::Receiver>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl LogReader {
     /// Starts reading `fd` (the read end of the process's output pipe).
     pub(crate) fn start(fd: OwnedFd) -> std::io::Result<Self> {
-        let rx = pipe::Receiver::from_owned_fd(fd)?;
+        let pipe = Arc::new(pipe::Receiver::from_owned_fd(fd)?);
         let buffer = Arc::new(Mutex::new(Buffer::default()));
-        let (flush, mut flush_rx) = mpsc::channel::<oneshot::Sender<()>>(4);
-        let buf = buffer.clone();
-        tokio::spawn(async move {
+        let (buf, rx) = (buffer.clone(), pipe.clone());
+        let task = tokio::spawn(async move {
             let mut data = vec![0u8; 64 * 1024];
-            let mut open = true;
             loop {
-                tokio::select! {
-                    r = rx.readable(), if open => {
-                        if r.is_err() { open = false; continue; }
-                        if !drain(&rx, &mut data, &buf) { open = false; }
-                    }
-                    req = flush_rx.recv() => {
-                        let Some(ack) = req else { break };
-                        if open && !drain(&rx, &mut data, &buf) { open = false; }
-                        let _ = ack.send(());
-                    }
+                if rx.readable().await.is_err() || !drain(&rx, &mut data, &buf) {
+                    break;
                 }
             }
         });
-        Ok(Self { buffer, flush })
+        Ok(Self { buffer, pipe, task })
     }
 
     /// Reads everything already written to the pipe, then returns the lines
-    /// collected since the last call.
+    /// collected since the last call. Output written before the runtime
+    /// answered is in the pipe by now, so nothing of the invocation is lost.
     pub(crate) async fn take(&self) -> Vec<(u64, String)> {
-        let (tx, rx) = oneshot::channel();
-        if self.flush.send(tx).await.is_ok() {
-            let _ = rx.await;
-        }
+        let mut data = [0u8; 16 * 1024];
+        drain(&self.pipe, &mut data, &self.buffer);
         match self.buffer.lock() {
             Ok(mut b) => std::mem::take(&mut b.lines),
             Err(_) => Vec::new(),
@@ -88,23 +77,28 @@ impl LogReader {
     }
 }
 
-/// Reads until the pipe would block. Returns false at end of file.
+impl Drop for LogReader {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads until the pipe would block. Returns false at end of file. The
+/// buffer stays locked throughout, so concurrent drains keep byte order.
 fn drain(rx: &pipe::Receiver, data: &mut [u8], buf: &Mutex<Buffer>) -> bool {
+    let mut b = match buf.lock() {
+        Ok(b) => b,
+        Err(p) => p.into_inner(),
+    };
     loop {
         match rx.try_read(data) {
             Ok(0) => {
-                if let Ok(mut b) = buf.lock() {
-                    if !b.partial.is_empty() {
-                        b.push_bytes(b"\n");
-                    }
+                if !b.partial.is_empty() {
+                    b.push_bytes(b"\n");
                 }
                 return false;
             }
-            Ok(n) => {
-                if let Ok(mut b) = buf.lock() {
-                    b.push_bytes(&data[..n]);
-                }
-            }
+            Ok(n) => b.push_bytes(&data[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return false,
