@@ -136,10 +136,11 @@ pub(crate) async fn execute(
         version: target.version.clone(),
     };
     let record = &target.record;
-    let factory = spec_factory(l, key, record);
+    // Only a cold start needs a spec: build it lazily.
+    let make_spec = |init_type| spec_factory(l, key, record)(init_type);
     let mut lease = match l
         .workers
-        .acquire(&pool, &record.revision_id, factory, record.memory_size)
+        .acquire(&pool, &record.revision_id, make_spec, record.memory_size)
         .await
     {
         Ok(lease) => lease,

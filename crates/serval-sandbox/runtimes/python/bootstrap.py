@@ -1,30 +1,72 @@
 # Serval Python runtime bootstrap.
 #
-# Serval's own replacement for AWS's awslambdaric: loads the user's handler named
-# by _HANDLER from LAMBDA_TASK_ROOT and serves invocations over the Lambda Runtime
-# API (2018-06-01) at AWS_LAMBDA_RUNTIME_API, following the AWS Python handler
-# contract (event/context, error and init-error payloads, log formats).
+# Serval's own stand-in for AWS's awslambdaric. It imports the handler named by
+# _HANDLER (e.g. "app.handler", "src/app.handler", "pkg.mod.handler") from
+# LAMBDA_TASK_ROOT and serves invocations over the Lambda Runtime API
+# (2018-06-01) at AWS_LAMBDA_RUNTIME_API, following the AWS Python handler
+# contract: event/context arguments, JSON results, the error and init-error
+# payloads, and AWS's log formats.
 #
-# Start it as:  python3 -u -S -E -s /path/to/bootstrap.py
-# Stdlib only; supports CPython 3.9 - 3.13. Cold start matters, so only builtin
-# C modules are imported up front (no json/http.client/socket/re/logging):
-# HTTP/1.1 is spoken over _socket and JSON goes through the _json accelerator
-# directly. Everything else (traceback, logging setup, the json package for
-# error messages) is imported only when it is needed.
+# Started as:  python3 -u -S -s /path/to/bootstrap.py   (cwd = the code dir)
+# Stdlib only; CPython 3.9 - 3.13; POSIX only.
+#
+# Cold start is the point of this file's shape:
+#   * Only builtin C modules are imported up front (posix, _json, _socket, time):
+#     no os, json, re, socket, http.client or logging. HTTP/1.1 is spoken over
+#     _socket and JSON goes through the _json accelerator directly; traceback,
+#     the json package (for exact error messages) and the logging setup load
+#     only when needed.
+#   * Python never caches bytecode for the main script and compiling this much
+#     code costs ~3 ms per start, so the runtime's code is the string _SOURCE
+#     below. _boot() compiles it once per interpreter version and caches the
+#     code object in __pycache__/ next to this file (regardless of
+#     PYTHONDONTWRITEBYTECODE, which is meant for the function's own code; an
+#     unwritable directory just means compiling every time). It is compiled
+#     under this file's name with its line numbers, so tracebacks point here.
 
 import sys
-import os
+
+_SOURCE_LINE = sys._getframe().f_lineno + 1
+_SOURCE = r"""
+import posix
 import _json
 import _socket
 from time import time as _time
 
-_THIS_FILE = sys._getframe().f_code.co_filename
-_ENV = os.environ
+_environ = posix.environ  # bytes -> bytes, as at startup; os.environ is made from it
+
+
+def _getenv(name, default=None):
+    os = sys.modules.get("os")
+    if os is not None:
+        return os.environ.get(name, default)
+    value = _environ.get(name.encode())
+    return default if value is None else value.decode("utf-8", "surrogateescape")
+
+
+def _setenv(name, value):
+    # Through os.environ once the function has imported os; until then straight
+    # into the process environment and the dict os.environ will be built from.
+    os = sys.modules.get("os")
+    if os is not None:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+        return
+    key = name.encode()
+    if value is None:
+        if key in _environ:
+            posix.unsetenv(key)
+            del _environ[key]
+    else:
+        value = value.encode("utf-8", "surrogateescape")
+        posix.putenv(key, value)
+        _environ[key] = value
 
 
 def _runtime_minor():
-    # As awslambdaric: python3.12+ runtimes emit non-ASCII text unescaped.
-    env = _ENV.get("AWS_EXECUTION_ENV") or ""
+    env = _getenv("AWS_EXECUTION_ENV") or ""
     if env.startswith("AWS_Lambda_python3."):
         try:
             return int(env[19:])
@@ -33,15 +75,15 @@ def _runtime_minor():
     return sys.version_info[1]
 
 
-_PY312 = _runtime_minor() >= 12
+# As awslambdaric: python3.12+ runtimes write non-ASCII text unescaped.
+_ENSURE_ASCII = _runtime_minor() < 12
 
 # Id of the invocation in progress; read by the logging filter.
 _request_id = None
 
 
 class _Fault(Exception):
-    """An error reported with a Runtime.* errorType."""
-
+    # An error reported with a Runtime.* errorType.
     def __init__(self, error_type, msg, trace=None):
         Exception.__init__(self, msg)
         self.error_type = error_type
@@ -50,13 +92,12 @@ class _Fault(Exception):
 
 
 # --------------------------------------------------------------------------
-# JSON (same output as json.dumps(obj) with AWS's Decimal handling)
+# JSON: json.loads / json.dumps(obj) output, Decimal written as a number
 # --------------------------------------------------------------------------
 
 _NAN = float("nan")
 _INF = float("inf")
-_CONSTANTS = {"-Infinity": -_INF, "Infinity": _INF, "NaN": _NAN}.__getitem__
-_encode_str = _json.encode_basestring if _PY312 else _json.encode_basestring_ascii
+_encode_str = _json.encode_basestring_ascii if _ENSURE_ASCII else _json.encode_basestring
 _dec_mark = None  # random marker that carries Decimal text through the encoder
 
 
@@ -66,17 +107,17 @@ class _ScanContext(object):
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    parse_constant = _CONSTANTS
+    parse_constant = {"-Infinity": -_INF, "Infinity": _INF, "NaN": _NAN}.__getitem__
 
 
 try:
     _scan = _json.make_scanner(_ScanContext())
-except Exception:  # pragma: no cover - _loads falls back to the json package
+except Exception:  # _loads falls back to the json package
     _scan = None
 
 
 def _loads(data):
-    """json.loads for the event body (bytes)."""
+    # json.loads for bytes.
     try:
         s = data.decode("utf-8", "surrogatepass")
         i = 0
@@ -88,8 +129,8 @@ def _loads(data):
             raise ValueError
         return obj
     except Exception:
-        # Slow path: lets the json package produce the exact error (or parse
-        # inputs the fast path does not cover, such as UTF-16).
+        # Slow path: the json package produces the exact error message (or
+        # parses what the fast path does not cover, such as UTF-16).
         import json
 
         return json.loads(data)
@@ -100,7 +141,8 @@ def _c_encoder(default):
 
 
 def _dumps(obj):
-    """json.dumps(obj) where Decimal is written as a JSON number (NaN -> NaN)."""
+    # json.dumps(obj), except that Decimal is written as a JSON number
+    # (NaN as NaN), like awslambdaric's simplejson-based encoder.
     seen = None
 
     def default(o):
@@ -111,7 +153,7 @@ def _dumps(obj):
                 return _NAN
             global _dec_mark
             if _dec_mark is None:
-                _dec_mark = "@serval-decimal-%s@" % os.urandom(12).hex()
+                _dec_mark = "@serval-decimal-%s@" % posix.urandom(12).hex()
             if seen is None:
                 seen = set()
             s = str(o)
@@ -129,18 +171,14 @@ def _dumps(obj):
 
 _make_encoder = _c_encoder
 try:
-    if _dumps({"a": [1, 2.5, "\xe9", None, True]}) != '{"a": [1, 2.5, %s, null, true]}' % _encode_str("\xe9") or _loads(
-        b' {"a": [1, 2.5, "x", null, true]} '
-    ) != {"a": [1, 2.5, "x", None, True]}:
+    if _dumps({"a": [1, 2.5, "\xe9", None, True]}) != '{"a": [1, 2.5, %s, null, true]}' % _encode_str("\xe9"):
         raise ValueError
-except Exception:  # pragma: no cover - the private _json API changed: use the json package
+except Exception:  # the private _json API changed: use the json package
     import json as _jsonpkg
 
     def _make_encoder(default):
-        enc = _jsonpkg.JSONEncoder(ensure_ascii=not _PY312, allow_nan=True, default=default)
+        enc = _jsonpkg.JSONEncoder(ensure_ascii=_ENSURE_ASCII, allow_nan=True, default=default)
         return lambda obj, _level: enc.iterencode(obj)
-
-    _loads = _jsonpkg.loads
 
 
 # --------------------------------------------------------------------------
@@ -154,10 +192,6 @@ def _quote(s):
     if all(c in _SAFE for c in s):
         return s
     return "".join(c if c in _SAFE else "".join("%%%02X" % b for b in c.encode("utf-8")) for c in s)
-
-
-def _header_value(v):
-    return str(v).replace("\r", " ").replace("\n", " ")
 
 
 class _Closed(Exception):
@@ -222,7 +256,7 @@ class _RuntimeClient(object):
             head += "Content-Length: %d\r\n" % len(body)
         if headers:
             for k, v in headers.items():
-                head += "%s: %s\r\n" % (k, _header_value(v))
+                head += "%s: %s\r\n" % (k, str(v).replace("\r", " ").replace("\n", " "))
         msg = (head + "\r\n").encode("utf-8", "replace")
         if body:
             msg += body
@@ -237,14 +271,14 @@ class _RuntimeClient(object):
                 # A kept-alive connection the server dropped while idle: retry once.
                 self.close()
                 if attempt or not reused:
-                    raise OSError("Runtime API at %s closed the connection" % self.addr)
+                    raise OSError("the Runtime API at %s closed the connection" % self.addr)
             except BaseException:
                 self.close()
                 raise
 
-    def _fill(self, need_terminator=None, need_len=0):
+    def _fill(self, terminator=None, size=0):
         buf = self.buf
-        while (need_terminator is not None and need_terminator not in buf) or len(buf) < need_len:
+        while (terminator is not None and terminator not in buf) or len(buf) < size:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise OSError("Runtime API connection closed mid-response")
@@ -273,7 +307,7 @@ class _RuntimeClient(object):
                 headers[k.strip().lower()] = v.strip()
             if status >= 200 or status == 101:
                 break
-            # 1xx interim response: skip it.
+            # A 1xx interim response: skip it.
         keep_alive = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
         if status in (204, 304):
             body = b""
@@ -317,8 +351,7 @@ class _RuntimeClient(object):
             size = int(self.buf[:i].split(b";", 1)[0].strip(), 16)
             self.buf = self.buf[i + 2 :]
             if size == 0:
-                # Trailers (if any) end with an empty line.
-                while True:
+                while True:  # trailers, up to an empty line
                     self._fill(b"\r\n")
                     i = self.buf.index(b"\r\n")
                     line = self.buf[:i]
@@ -331,25 +364,20 @@ class _RuntimeClient(object):
 
     def post(self, path, body, headers):
         try:
-            status, _, _ = self.request("POST", path, body, headers)
+            status = self.request("POST", path, body, headers)[0]
         except OSError as e:
             _die("POST %s failed: %s" % (path, e))
-        # Anything but 202 (e.g. 413 for an oversized response, 400 for an
-        # invocation that already timed out) is the Runtime API's to report.
+        # Anything but 202 (413 for an oversized response, 400 for an invocation
+        # that already timed out, ...) is the Runtime API's to report.
         return status
 
 
-def _stderr(text):
+def _write(stream, text):
     try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
+        stream.write(text)
+        stream.flush()
     except Exception:
         pass
-
-
-def _die(msg):
-    _stderr("[serval-bootstrap] %s\n" % msg)
-    os._exit(1)
 
 
 def _flush_stdio():
@@ -360,8 +388,14 @@ def _flush_stdio():
             pass
 
 
+def _die(msg):
+    _flush_stdio()
+    _write(sys.stderr, "[serval-bootstrap] %s\n" % msg)
+    posix._exit(1)
+
+
 # --------------------------------------------------------------------------
-# Context object (mirrors awslambdaric's LambdaContext)
+# Context object (as awslambdaric's LambdaContext)
 # --------------------------------------------------------------------------
 
 
@@ -397,9 +431,8 @@ def _obj_from_dict(cls, d):
     if d is None:
         return None
     obj = cls()
-    get = d.get if isinstance(d, dict) else (lambda _k, _d=None: None)
     for field in cls.__slots__:
-        setattr(obj, field, get(field, None))
+        setattr(obj, field, d.get(field) if isinstance(d, dict) else None)
     return obj
 
 
@@ -408,14 +441,6 @@ def _parse_json_header(value, name):
         return _loads(value.encode("utf-8", "surrogatepass"))
     except Exception as e:
         raise _Fault("Runtime.LambdaContextUnmarshalError", "Unable to parse %s JSON: %s" % (name, e))
-
-
-def _env_memory():
-    v = _ENV.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        return v
 
 
 class LambdaContext(object):
@@ -435,11 +460,11 @@ class LambdaContext(object):
 
     def __init__(self, request_id, headers):
         self.aws_request_id = request_id
-        self.log_group_name = _ENV.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = _ENV.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = _ENV.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = _env_memory()
-        self.function_version = _ENV.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.log_group_name = _FUNCTION["log_group_name"]
+        self.log_stream_name = _FUNCTION["log_stream_name"]
+        self.function_name = _FUNCTION["function_name"]
+        self.memory_limit_in_mb = _FUNCTION["memory_limit_in_mb"]
+        self.function_version = _FUNCTION["function_version"]
         self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
         self.tenant_id = headers.get("lambda-runtime-aws-tenant-id")
         try:
@@ -448,15 +473,14 @@ class LambdaContext(object):
             self._epoch_deadline_time_in_ms = 0
 
         raw = headers.get("lambda-runtime-client-context")
-        cc = _parse_json_header(raw, "Client Context") if raw else None
-        self.client_context = _obj_from_dict(ClientContext, cc)
+        self.client_context = _obj_from_dict(ClientContext, _parse_json_header(raw, "Client Context") if raw else None)
         if self.client_context is not None:
             self.client_context.client = _obj_from_dict(Client, self.client_context.client)
 
         raw = headers.get("lambda-runtime-cognito-identity")
-        ci = _parse_json_header(raw, "Cognito Identity") if raw else None
-        if isinstance(ci, dict):
-            self.identity = CognitoIdentity(ci.get("cognitoIdentityId"), ci.get("cognitoIdentityPoolId"))
+        identity = _parse_json_header(raw, "Cognito Identity") if raw else None
+        if isinstance(identity, dict):
+            self.identity = CognitoIdentity(identity.get("cognitoIdentityId"), identity.get("cognitoIdentityPoolId"))
         else:
             self.identity = CognitoIdentity()
 
@@ -487,8 +511,26 @@ class LambdaContext(object):
         )
 
 
+def _function_info():
+    memory = _getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    try:
+        memory = int(memory)
+    except (TypeError, ValueError):
+        pass
+    return {
+        "function_name": _getenv("AWS_LAMBDA_FUNCTION_NAME"),
+        "function_version": _getenv("AWS_LAMBDA_FUNCTION_VERSION"),
+        "memory_limit_in_mb": memory,
+        "log_group_name": _getenv("AWS_LAMBDA_LOG_GROUP_NAME"),
+        "log_stream_name": _getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
+    }
+
+
+_FUNCTION = _function_info()
+
+
 # --------------------------------------------------------------------------
-# Errors (payload shape and log record as awslambdaric produces them)
+# Errors: payload shape and log record as awslambdaric produces them
 # --------------------------------------------------------------------------
 
 
@@ -502,7 +544,8 @@ def _make_error(message, error_type, stack_trace, request_id=None):
 
 
 def _error_from_exception(request_id=None):
-    """Error payload for the exception being handled (user frames only)."""
+    # Payload for the exception being handled; the bootstrap's own frames at
+    # the top of the traceback are left out.
     import traceback
 
     etype, value, tb = sys.exc_info()
@@ -519,7 +562,8 @@ def _error_from_exception(request_id=None):
 
 
 def _log_error(error):
-    """One log record: lines joined by CR, trace indentation as NBSP (as AWS)."""
+    # One log record, as AWS writes it: "[ERROR] Type: message", then the
+    # traceback; lines joined by CR, trace indentation as NO-BREAK SPACEs.
     desc = "[ERROR]"
     if error["errorType"]:
         desc += " " + error["errorType"]
@@ -536,26 +580,23 @@ def _log_error(error):
             stripped = line.lstrip(" ")
             lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
     _flush_stdio()
-    _stderr("\r".join(lines) + "\n")
+    _write(sys.stderr, "\r".join(lines) + "\n")
 
 
 def _post_error(client, path, error):
     try:
         body = _dumps(error)
     except Exception:
-        body = _dumps(_make_error(repr(error.get("errorMessage")), error.get("errorType"), [], error.get("requestId")))
+        body = _dumps(_make_error(repr(error.get("errorMessage")), str(error.get("errorType")), [], error.get("requestId")))
     client.post(
         path,
         body.encode("utf-8", "surrogatepass"),
-        {
-            "Content-Type": "application/json",
-            "Lambda-Runtime-Function-Error-Type": error["errorType"],
-        },
+        {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error["errorType"]},
     )
 
 
 # --------------------------------------------------------------------------
-# Logging: AWS's root handler, installed only if/when `logging` is imported
+# Logging: AWS's root handler, installed when (and if) `logging` is imported
 # --------------------------------------------------------------------------
 
 
@@ -570,7 +611,7 @@ def _setup_logging(logging):
                 msg = self.format(record)
                 if msg.endswith("\n"):
                     msg = msg[:-1]
-                # One record per log call (AWS frames them); CR keeps it on one line.
+                # One record per call (AWS frames them); CR keeps it on one line.
                 sys.stdout.write(msg.replace("\n", "\r") + "\n")
                 sys.stdout.flush()
             except Exception:
@@ -591,7 +632,7 @@ def _setup_logging(logging):
     handler.addFilter(LambdaLoggerFilter())
     root = logging.getLogger()
     root.addHandler(handler)
-    level = (_ENV.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+    level = (_getenv("AWS_LAMBDA_LOG_LEVEL") or "").upper()
     if level == "TRACE":
         level = "DEBUG"
     if level in getattr(logging, "_nameToLevel", {}):
@@ -599,6 +640,7 @@ def _setup_logging(logging):
 
 
 class _LoggingLoader(object):
+    # Wraps the loader of `logging`: runs the module, then configures it.
     def __init__(self, inner):
         self._inner = inner
 
@@ -622,8 +664,7 @@ class _LoggingLoader(object):
 
 
 class _LoggingImportHook(object):
-    """meta_path finder that wraps the loader of `logging` to configure it."""
-
+    # sys.meta_path finder that hands out `logging` with a _LoggingLoader.
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name != "logging":
@@ -647,14 +688,14 @@ class _LoggingImportHook(object):
 
 
 def _install_logging_hook():
-    mod = sys.modules.get("logging")
-    if mod is not None:
-        try:
-            _setup_logging(mod)
-        except Exception:
-            pass
-    else:
+    module = sys.modules.get("logging")
+    if module is None:
         sys.meta_path.insert(0, _LoggingImportHook)
+        return
+    try:
+        _setup_logging(module)
+    except Exception:
+        pass
 
 
 # --------------------------------------------------------------------------
@@ -662,15 +703,26 @@ def _install_logging_hook():
 # --------------------------------------------------------------------------
 
 
+def _same_file(a, b):
+    try:
+        sa = posix.stat(a)
+        sb = posix.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def _setup_sys_path(task_root):
-    here = os.path.dirname(_THIS_FILE)
-    own = {here, os.path.abspath(here), os.path.realpath(here)}
-    paths = [p for p in sys.path if p not in own]
-    extra = [task_root]
-    for p in (_ENV.get("SERVAL_PYTHONPATH") or "").split(os.pathsep):
-        if p and p not in extra:
-            extra.append(p)
-    sys.path[:] = extra + [p for p in paths if p not in extra]
+    # LAMBDA_TASK_ROOT first, then SERVAL_PYTHONPATH; the bootstrap's own
+    # directory (which Python put at sys.path[0]) is dropped.
+    paths = list(sys.path)
+    if paths and _same_file((paths[0] or ".") + "/" + _THIS_FILE.rpartition("/")[2], _THIS_FILE):
+        del paths[0]
+    front = [task_root]
+    for p in (_getenv("SERVAL_PYTHONPATH") or "").split(":"):
+        if p and p not in front:
+            front.append(p)
+    sys.path[:] = front + [p for p in paths if p not in front]
 
 
 def _get_handler(handler):
@@ -699,17 +751,15 @@ def _get_handler(handler):
 
 
 def _init(client):
-    task_root = _ENV.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    _setup_sys_path(task_root)
+    _setup_sys_path(_getenv("LAMBDA_TASK_ROOT") or posix.getcwd())
     if not getattr(sys.stdout, "write_through", True):
-        # Started without -u: at least flush print()s line by line.
-        try:
+        try:  # started without -u: at least flush print()s line by line
             sys.stdout.reconfigure(line_buffering=True)
         except Exception:
             pass
     _install_logging_hook()
     try:
-        return _get_handler(_ENV.get("_HANDLER", ""))
+        return _get_handler(_getenv("_HANDLER", ""))
     except _Fault as f:
         error = _make_error(f.msg, f.error_type, f.trace)
     except Exception:
@@ -722,23 +772,18 @@ def _init(client):
 
 def _serve(client, handler):
     global _request_id
-    env = _ENV
     while True:
         try:
             status, headers, body = client.request("GET", "/2018-06-01/runtime/invocation/next")
         except OSError as e:
             _die("GET /2018-06-01/runtime/invocation/next failed: %s" % e)
         if status != 200:
-            # The environment is shutting down (or the API is unusable).
+            # The environment is shutting down (500), or the API is unusable.
             _flush_stdio()
-            os._exit(0 if status == 500 else 1)
+            posix._exit(0 if status == 500 else 1)
         request_id = headers.get("lambda-runtime-aws-request-id", "")
         _request_id = request_id
-        trace_id = headers.get("lambda-runtime-trace-id")
-        if trace_id:
-            env["_X_AMZN_TRACE_ID"] = trace_id
-        elif "_X_AMZN_TRACE_ID" in env:
-            del env["_X_AMZN_TRACE_ID"]
+        _setenv("_X_AMZN_TRACE_ID", headers.get("lambda-runtime-trace-id") or None)
 
         error = None
         try:
@@ -765,24 +810,60 @@ def _serve(client, handler):
             error = _make_error(f.msg, f.error_type, f.trace, request_id)
         except Exception:
             error = _error_from_exception(request_id)
-        base = "/2018-06-01/runtime/invocation/" + _quote(request_id)
+        path = "/2018-06-01/runtime/invocation/" + _quote(request_id)
         if error is None:
             _flush_stdio()
-            client.post(base + "/response", payload, {"Content-Type": result_type})
+            client.post(path + "/response", payload, {"Content-Type": result_type})
         else:
             _log_error(error)
-            _post_error(client, base + "/error", error)
-        result = payload = event = context = None
+            _post_error(client, path + "/error", error)
+        result = payload = event = context = body = None
 
 
 def main():
-    addr = _ENV.get("AWS_LAMBDA_RUNTIME_API")
+    addr = _getenv("AWS_LAMBDA_RUNTIME_API")
     if not addr:
         _die("AWS_LAMBDA_RUNTIME_API is not set")
     client = _RuntimeClient(addr)
-    handler = _init(client)
-    _serve(client, handler)
+    _serve(client, _init(client))
+"""
+
+
+def _boot(namespace):
+    # Runs _SOURCE in `namespace`, from cached bytecode when there is some.
+    import marshal
+    import posix
+    import _imp
+
+    path = namespace["_THIS_FILE"] = sys._getframe().f_code.co_filename
+    key = _imp.source_hash(sys.hexversion, (path + "\0" + _SOURCE).encode("utf-8", "surrogateescape"))
+    cache_dir = (path.rpartition("/")[0] or ".") + "/__pycache__"
+    cache = "%s/bootstrap.%s.%s.serval" % (cache_dir, sys.implementation.cache_tag, key.hex())
+    code = None
+    try:
+        with open(cache, "rb") as f:
+            code = marshal.loads(f.read())
+    except Exception:
+        pass
+    if type(code) is not type(_boot.__code__):
+        code = compile("\n" * (_SOURCE_LINE - 1) + _SOURCE, path, "exec", dont_inherit=True)
+        tmp = "%s.%d.tmp" % (cache, posix.getpid())
+        try:
+            try:
+                posix.mkdir(cache_dir, 0o777)
+            except FileExistsError:
+                pass
+            with open(tmp, "wb") as f:
+                f.write(marshal.dumps(code))
+            posix.rename(tmp, cache)
+        except OSError:
+            try:
+                posix.unlink(tmp)
+            except OSError:
+                pass
+    exec(code, namespace)
 
 
 if __name__ == "__main__":
-    main()
+    _boot(globals())
+    main()  # noqa: F821 - defined by _SOURCE
