@@ -280,7 +280,6 @@ impl Runtimes {
                     env: vec![
                         ("SERVAL_PYTHONPATH".into(), py.paths.join(sep)),
                         ("PYTHONUNBUFFERED".into(), "1".into()),
-                        ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
                     ],
                 })
             }
