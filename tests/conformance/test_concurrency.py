@@ -175,6 +175,9 @@ def test_provisioned_concurrency_errors(lam, lam_raw, create_fn, fn_name):
     with pytest.raises(ClientError) as ei:
         lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
     assert error_of(ei.value)[:2] == ("ProvisionedConcurrencyConfigNotFoundException", 404)
+    # deleting a config that does not exist is not an error
+    resp = lam.delete_provisioned_concurrency_config(FunctionName=name, Qualifier="1")
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 204
     with pytest.raises(ClientError) as ei:
         lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="9", ProvisionedConcurrentExecutions=1)
     assert error_of(ei.value)[:2] == ("ResourceNotFoundException", 404)

@@ -40,6 +40,17 @@ def test_publish_version(lam, create_fn, fn_name, python_zip):
     assert versions[1]["FunctionArn"] == function_arn(name, "1")
 
 
+def test_publish_after_description_change(lam, create_fn, fn_name, wait_fn_updated):
+    """A configuration change of any kind, the description included, makes the next publish a new version."""
+    name = fn_name()
+    create_fn(name=name, Publish=True)
+    lam.update_function_configuration(FunctionName=name, Description="changed")
+    wait_fn_updated(lam, name)
+    v2 = lam.publish_version(FunctionName=name)
+    assert v2["Version"] == "2"
+    assert v2["Description"] == "changed"
+
+
 def test_versions_are_immutable_snapshots(lam, create_fn, fn_name, wait_fn_updated):
     name = fn_name()
     v1, v2 = _two_versions(lam, create_fn, name, wait_fn_updated)
@@ -224,7 +235,7 @@ def test_delete_function_with_qualifier(lam, create_fn, fn_name, wait_fn_updated
     assert error_of(ei.value)[:2] == ("InvalidParameterValueException", 400)
 
     # a new publish never reuses a deleted version number
-    lam.update_function_configuration(FunctionName=name, Description="three")
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"USER_V": "three"}})
     wait_fn_updated(lam, name)
     assert lam.publish_version(FunctionName=name)["Version"] == "3"
 

@@ -32,7 +32,11 @@ pub struct AwsError {
 impl AwsError {
     /// A new error with the given code, status and message.
     pub fn new(code: impl Into<String>, status: u16, message: impl Into<String>) -> Self {
-        let kind = if status >= 500 { ErrorKind::Service } else { ErrorKind::User };
+        let kind = if status >= 500 {
+            ErrorKind::Service
+        } else {
+            ErrorKind::User
+        };
         Self {
             code: code.into(),
             message: message.into(),

@@ -8,7 +8,14 @@ pub fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A request id as AWS services return them.
@@ -34,6 +41,11 @@ pub fn random_hex(n: usize) -> String {
     hex(&bytes)
 }
 
+/// A uniformly distributed number in [0, 1).
+pub fn random_unit() -> f64 {
+    rand::rng().random::<f64>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,9 +57,4 @@ mod tests {
         assert_eq!(&u[14..15], "4");
         assert!(matches!(&u[19..20], "8" | "9" | "a" | "b"));
     }
-}
-
-/// A uniformly distributed number in [0, 1).
-pub fn random_unit() -> f64 {
-    rand::rng().random::<f64>()
 }

@@ -62,8 +62,17 @@ mod tests {
 
     #[test]
     fn twelve_digit_key_is_the_account() {
-        assert_eq!(RequestContext::account_for_key("123456789012"), "123456789012");
-        assert_eq!(RequestContext::account_for_key("AKIAEXAMPLE"), DEFAULT_ACCOUNT);
-        assert_eq!(RequestContext::account_for_key("12345678901a"), DEFAULT_ACCOUNT);
+        assert_eq!(
+            RequestContext::account_for_key("123456789012"),
+            "123456789012"
+        );
+        assert_eq!(
+            RequestContext::account_for_key("AKIAEXAMPLE"),
+            DEFAULT_ACCOUNT
+        );
+        assert_eq!(
+            RequestContext::account_for_key("12345678901a"),
+            DEFAULT_ACCOUNT
+        );
     }
 }

@@ -18,7 +18,15 @@ fn parts(millis: u64) -> (i64, u32, u32, u64, u64, u64, u64) {
     let secs = millis / 1000;
     let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
-    (y, mo, d, rem / 3600, (rem % 3600) / 60, rem % 60, millis % 1000)
+    (
+        y,
+        mo,
+        d,
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        millis % 1000,
+    )
 }
 
 /// Lambda's `LastModified` shape: `2024-01-31T12:34:56.789+0000`.

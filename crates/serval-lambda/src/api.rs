@@ -312,7 +312,11 @@ fn page(req: &Request) -> Result<Page> {
     let max_items = match req.query_param("MaxItems") {
         Some(v) => {
             let n: i64 = v.parse().map_err(|_| {
-                validation(&v, "maxItems", "Member must have value greater than or equal to 1")
+                validation(
+                    &v,
+                    "maxItems",
+                    "Member must have value greater than or equal to 1",
+                )
             })?;
             if !(1..=10_000).contains(&n) {
                 return Err(validation(

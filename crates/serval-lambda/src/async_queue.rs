@@ -80,10 +80,15 @@ impl AsyncQueue {
     /// Accepts an event durably.
     pub async fn enqueue(&self, event: AsyncEvent) -> Result<()> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let key = format!("q/{:013}/{seq:010}/{}", event.enqueued_at, event.request_id).into_bytes();
+        let key =
+            format!("q/{:013}/{seq:010}/{}", event.enqueued_at, event.request_id).into_bytes();
         let value = serde_json::to_vec(&Stored::V1(event.clone())).unwrap_or_default();
         self.store
-            .write(vec![Op::Put { ks: KS, key: key.clone(), value }])
+            .write(vec![Op::Put {
+                ks: KS,
+                key: key.clone(),
+                value,
+            }])
             .await?;
         self.pending().insert(key, event);
         self.notify.notify_one();
@@ -92,7 +97,15 @@ impl AsyncQueue {
 
     async fn reschedule(&self, key: Vec<u8>, event: AsyncEvent) {
         let value = serde_json::to_vec(&Stored::V1(event.clone())).unwrap_or_default();
-        if let Err(e) = self.store.write(vec![Op::Put { ks: KS, key: key.clone(), value }]).await {
+        if let Err(e) = self
+            .store
+            .write(vec![Op::Put {
+                ks: KS,
+                key: key.clone(),
+                value,
+            }])
+            .await
+        {
             tracing::error!(error = %e, "could not persist async retry");
         }
         self.pending().insert(key, event);
@@ -126,7 +139,10 @@ impl AsyncQueue {
 pub(crate) fn start(l: &Arc<Lambda>) {
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let batch = l.store.scan(KS, b"q/", after.as_deref(), 1000).unwrap_or_default();
+        let batch = l
+            .store
+            .scan(KS, b"q/", after.as_deref(), 1000)
+            .unwrap_or_default();
         let Some(last) = batch.last() else { break };
         after = Some(last.0.clone());
         let mut pending = l.queue.pending();

@@ -71,9 +71,11 @@ impl CodeStore {
         }
         let io = |e: std::io::Error| LambdaError::Internal(format!("code storage: {e}"));
         std::fs::create_dir_all(&self.root).map_err(io)?;
-        let tmp = self
-            .root
-            .join(format!(".tmp-{}-{}", stored.sha256_hex, serval_core::ids::random_hex(4)));
+        let tmp = self.root.join(format!(
+            ".tmp-{}-{}",
+            stored.sha256_hex,
+            serval_core::ids::random_hex(4)
+        ));
         let result = extract(zip, &tmp);
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -191,11 +193,16 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().map_err(|e| LambdaError::Internal(e.to_string()))?;
         let store = CodeStore::new(dir.path().to_path_buf());
-        let zip = make_zip(&[("bootstrap", b"#!/bin/sh\n", 0o755), ("lib/a.py", b"x=1", 0o644)]);
+        let zip = make_zip(&[
+            ("bootstrap", b"#!/bin/sh\n", 0o755),
+            ("lib/a.py", b"x=1", 0o644),
+        ]);
         let code = store.put(&zip)?;
         assert_eq!(code.size, zip.len() as u64);
         let boot = store.dir(&code.sha256_hex).join("bootstrap");
-        let mode = std::fs::metadata(&boot).map(|m| m.permissions().mode()).unwrap_or(0);
+        let mode = std::fs::metadata(&boot)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
         assert_eq!(mode & 0o111, 0o111);
         assert!(store.dir(&code.sha256_hex).join("lib/a.py").is_file());
         // Idempotent.
@@ -208,7 +215,10 @@ mod tests {
         let dir = tempfile::tempdir().ok();
         let Some(dir) = dir else { return };
         let store = CodeStore::new(dir.path().to_path_buf());
-        assert!(matches!(store.put(b"not a zip"), Err(LambdaError::InvalidParameter(_))));
+        assert!(matches!(
+            store.put(b"not a zip"),
+            Err(LambdaError::InvalidParameter(_))
+        ));
         let evil = make_zip(&[("../evil", b"x", 0o644)]);
         assert!(store.put(&evil).is_err());
         assert!(!dir.path().join("evil").exists());

@@ -96,7 +96,9 @@ impl Counting {
         let reserved = match acct.reserved.get(function).copied() {
             Some(r) => {
                 if in_flight >= r {
-                    return Err(throttle("ReservedFunctionConcurrentInvocationLimitExceeded"));
+                    return Err(throttle(
+                        "ReservedFunctionConcurrentInvocationLimitExceeded",
+                    ));
                 }
                 true
             }
@@ -136,7 +138,8 @@ impl Counting {
             .or_default();
         match reserved {
             Some(r) => {
-                let others = acct.reserved_total() - acct.reserved.get(function).copied().unwrap_or(0);
+                let others =
+                    acct.reserved_total() - acct.reserved.get(function).copied().unwrap_or(0);
                 if (others + r) > self.limit.saturating_sub(MIN_UNRESERVED) {
                     return Err(LambdaError::InvalidParameter(format!(
                         "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
@@ -175,7 +178,10 @@ mod tests {
         assert!(c.set_reserved("a", "r", "f", Some(0)).is_ok());
         assert!(matches!(
             c.acquire("a", "r", "f"),
-            Err(LambdaError::TooManyRequests { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", .. })
+            Err(LambdaError::TooManyRequests {
+                reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+                ..
+            })
         ));
         assert!(c.set_reserved("a", "r", "f", Some(1)).is_ok());
         let slot = c.acquire("a", "r", "f");
@@ -191,11 +197,16 @@ mod tests {
         assert!(c.set_reserved("a", "r", "big", Some(3)).is_err());
         assert!(c.set_reserved("a", "r", "big", Some(2)).is_ok());
         assert_eq!(c.unreserved("a", "r"), 100);
-        let slots: Vec<_> = (0..100).filter_map(|_| c.acquire("a", "r", "g").ok()).collect();
+        let slots: Vec<_> = (0..100)
+            .filter_map(|_| c.acquire("a", "r", "g").ok())
+            .collect();
         assert_eq!(slots.len(), 100);
         assert!(matches!(
             c.acquire("a", "r", "h"),
-            Err(LambdaError::TooManyRequests { reason: "ConcurrentInvocationLimitExceeded", .. })
+            Err(LambdaError::TooManyRequests {
+                reason: "ConcurrentInvocationLimitExceeded",
+                ..
+            })
         ));
         // Another region is another pool.
         assert!(c.acquire("a", "other", "h").is_ok());

@@ -34,6 +34,9 @@ pub enum LambdaError {
         /// `Reason` field.
         reason: &'static str,
     },
+    /// 404: no provisioned-concurrency config for the qualifier.
+    #[error("{0}")]
+    ProvisionedConfigNotFound(String),
     /// 400: code storage limit reached.
     #[error("{0}")]
     CodeStorageExceeded(String),
@@ -61,6 +64,7 @@ impl LambdaError {
             Self::RequestTooLarge(_) => "RequestTooLargeException",
             Self::TooManyRequests { .. } => "TooManyRequestsException",
             Self::CodeStorageExceeded(_) => "CodeStorageExceededException",
+            Self::ProvisionedConfigNotFound(_) => "ProvisionedConcurrencyConfigNotFoundException",
             Self::InvalidRuntime(_) => "InvalidRuntimeException",
             Self::Unsupported(_) => "UnknownOperationException",
             Self::Internal(_) => "ServiceException",
@@ -70,7 +74,7 @@ impl LambdaError {
     /// The HTTP status.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NotFound(_) | Self::Unsupported(_) => 404,
+            Self::NotFound(_) | Self::Unsupported(_) | Self::ProvisionedConfigNotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::RequestTooLarge(_) => 413,

@@ -154,11 +154,15 @@ pub(crate) async fn execute(
                 body: serval_sandbox::error_body(&e.error_type, &message),
                 error_type: e.error_type.clone(),
             };
-            let mut lines = vec![(l.clock.now_millis(), format!("START RequestId: {request_id} Version: {}", target.version))];
+            let mut lines = vec![(
+                l.clock.now_millis(),
+                format!("START RequestId: {request_id} Version: {}", target.version),
+            )];
             lines.push((l.clock.now_millis(), message));
             lines.push((l.clock.now_millis(), format!("END RequestId: {request_id}")));
             let group = format!("/aws/lambda/{}", key.name);
-            l.logs.append(&key.account, &key.region, &group, "startup", &lines);
+            l.logs
+                .append(&key.account, &key.region, &group, "startup", &lines);
             return Ok(Execution {
                 outcome,
                 log_tail: want_tail.then(|| tail_base64(&lines)),
@@ -183,7 +187,10 @@ pub(crate) async fn execute(
     let report = lease.env.invoke(inv).await;
     let now = l.clock.now_millis();
     let mut lines = Vec::with_capacity(report.log_lines.len() + 4);
-    lines.push((started, format!("START RequestId: {request_id} Version: {}", target.version)));
+    lines.push((
+        started,
+        format!("START RequestId: {request_id} Version: {}", target.version),
+    ));
     lines.extend(report.log_lines.iter().cloned());
     if report.timed_out {
         lines.push((
@@ -204,7 +211,10 @@ pub(crate) async fn execute(
         report.max_memory_mb
     );
     if let Some(init) = report.init_duration {
-        report_line.push_str(&format!("Init Duration: {:.2} ms\t", init.as_secs_f64() * 1000.0));
+        report_line.push_str(&format!(
+            "Init Duration: {:.2} ms\t",
+            init.as_secs_f64() * 1000.0
+        ));
     }
     if report.timed_out {
         report_line.push_str("Status: timeout");
@@ -212,7 +222,8 @@ pub(crate) async fn execute(
     lines.push((now, report_line));
     let stream = lease.env.spec().log_stream.clone();
     let group = lease.env.spec().log_group.clone();
-    l.logs.append(&key.account, &key.region, &group, &stream, &lines);
+    l.logs
+        .append(&key.account, &key.region, &group, &stream, &lines);
     l.workers.release(lease, report.reusable);
     Ok(Execution {
         outcome: report.outcome,
@@ -273,12 +284,19 @@ pub async fn invoke(l: &Lambda, ctx: &RequestContext, input: InvokeInput) -> Res
             } else {
                 input.payload
             };
-            let exec = execute(l, &target, ctx.request_id.clone(), payload, input.client_context, input.tail).await?;
+            let exec = execute(
+                l,
+                &target,
+                ctx.request_id.clone(),
+                payload,
+                input.client_context,
+                input.tail,
+            )
+            .await?;
             let mut resp = match exec.outcome {
                 Outcome::Success(body) => Response::bytes(200, "application/json", body),
-                Outcome::Error { body, .. } => {
-                    Response::bytes(200, "application/json", body).with_header("X-Amz-Function-Error", "Unhandled")
-                }
+                Outcome::Error { body, .. } => Response::bytes(200, "application/json", body)
+                    .with_header("X-Amz-Function-Error", "Unhandled"),
             };
             resp.set_header("X-Amz-Executed-Version", &target.version);
             if let Some(tail) = exec.log_tail {

@@ -124,8 +124,23 @@ impl Lambda {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<logs::LogEvent>, Option<String>) {
-        self.logs
-            .read(account, region, &format!("/aws/lambda/{function}"), after, limit)
+        self.logs.read(
+            account,
+            region,
+            &format!("/aws/lambda/{function}"),
+            after,
+            limit,
+        )
+    }
+
+    /// Whether a function exists.
+    pub fn function_exists(&self, account: &str, region: &str, name: &str) -> bool {
+        let key = FnKey {
+            account: account.to_string(),
+            region: region.to_string(),
+            name: name.to_string(),
+        };
+        self.registry.read(&key, |f| f.is_some())
     }
 
     /// The code zip of a package, for `Code.Location` downloads.

@@ -38,7 +38,14 @@ impl Logs {
     }
 
     /// Appends events to a stream without waiting for the commit.
-    pub fn append(&self, account: &str, region: &str, group: &str, stream: &str, lines: &[(u64, String)]) {
+    pub fn append(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        lines: &[(u64, String)],
+    ) {
         if lines.is_empty() {
             return;
         }

@@ -63,11 +63,23 @@ impl VersionRecord {
 
     /// The `FunctionConfiguration` shape AWS returns.
     pub fn to_configuration(&self, region: &str, account: &str) -> Value {
+        self.to_configuration_as(region, account, None)
+    }
+
+    /// The `FunctionConfiguration` shape with `FunctionArn` qualified as the
+    /// caller asked (`:$LATEST`, `:alias`); published versions always carry
+    /// their number.
+    pub fn to_configuration_as(
+        &self,
+        region: &str,
+        account: &str,
+        qualifier: Option<&str>,
+    ) -> Value {
         let base = self.function_arn_base(region, account);
-        let arn = if self.version == "$LATEST" {
-            base.clone()
-        } else {
-            format!("{base}:{}", self.version)
+        let arn = match qualifier {
+            Some(q) => format!("{base}:{q}"),
+            None if self.version == "$LATEST" => base.clone(),
+            None => format!("{base}:{}", self.version),
         };
         let mut c = json!({
             "FunctionName": self.function_name,
@@ -130,6 +142,10 @@ pub struct FunctionRecord {
     pub reserved_concurrency: Option<u32>,
     /// Highest version number published so far.
     pub last_version: u64,
+    /// RevisionId of `$LATEST` when the last version was published: an
+    /// unchanged `$LATEST` is not published again.
+    #[serde(default)]
+    pub published_revision: Option<String>,
 }
 
 /// An alias.
@@ -178,6 +194,7 @@ pub struct ProvisionedRecord {
 /// The stored envelope of every record: a schema tag plus the body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "schema")]
+#[allow(clippy::large_enum_variant)]
 pub enum Stored {
     /// First shape of a function record.
     #[serde(rename = "function/1")]

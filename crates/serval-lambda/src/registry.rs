@@ -159,14 +159,19 @@ impl Registry {
                         aliases.entry(key).or_default().insert(a.name.clone(), a);
                     }
                     Stored::ProvisionedV1(p) => {
-                        provisioned.entry(key).or_default().insert(p.qualifier.clone(), p);
+                        provisioned
+                            .entry(key)
+                            .or_default()
+                            .insert(p.qualifier.clone(), p);
                     }
                 }
             }
         }
         let mut map = HashMap::new();
         for (key, rec) in recs {
-            let Some(l) = latest.remove(&key) else { continue };
+            let Some(l) = latest.remove(&key) else {
+                continue;
+            };
             let f = Function {
                 rec,
                 latest: Arc::new(l),

@@ -106,7 +106,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl WorkerManager {
     /// A manager starting environments with `runtimes`.
-    pub fn new(runtimes: Arc<Runtimes>, placement: Arc<Placement>, idle_timeout: Duration) -> Arc<Self> {
+    pub fn new(
+        runtimes: Arc<Runtimes>,
+        placement: Arc<Placement>,
+        idle_timeout: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             runtimes,
             placement,
@@ -126,7 +130,9 @@ impl WorkerManager {
         let mut stale = Vec::new();
         let warm = {
             let mut pools = lock(&self.pools);
-            let pool = pools.entry(key.clone()).or_insert_with(|| Pool::new(revision));
+            let pool = pools
+                .entry(key.clone())
+                .or_insert_with(|| Pool::new(revision));
             if pool.revision != revision {
                 stale.append(&mut pool.idle);
                 pool.revision = revision.to_string();
@@ -172,9 +178,13 @@ impl WorkerManager {
             });
         }
         let placed = self.place(u64::from(memory_mb))?;
-        let env = Environment::start(serval_core::ids::random_hex(16), Arc::new(spec("on-demand")), &self.runtimes)
-            .await
-            .map_err(AcquireError::Start)?;
+        let env = Environment::start(
+            serval_core::ids::random_hex(16),
+            Arc::new(spec("on-demand")),
+            &self.runtimes,
+        )
+        .await
+        .map_err(AcquireError::Start)?;
         Ok(Lease {
             env,
             cold: true,
@@ -275,7 +285,11 @@ impl WorkerManager {
     pub fn retire_function(&self, function: &FnKey) {
         let victims: Vec<Idle> = {
             let mut pools = lock(&self.pools);
-            let keys: Vec<PoolKey> = pools.keys().filter(|k| &k.function == function).cloned().collect();
+            let keys: Vec<PoolKey> = pools
+                .keys()
+                .filter(|k| &k.function == function)
+                .cloned()
+                .collect();
             keys.iter()
                 .filter_map(|k| pools.remove(k))
                 .flat_map(|p| p.idle)
@@ -294,7 +308,8 @@ impl WorkerManager {
                 let mut i = 0;
                 while i < pool.idle.len() {
                     let idle = &pool.idle[i];
-                    let expired = !idle.provisioned && now.duration_since(idle.since) >= self.idle_timeout;
+                    let expired =
+                        !idle.provisioned && now.duration_since(idle.since) >= self.idle_timeout;
                     if expired || !idle.env.is_alive() {
                         if idle.provisioned {
                             pool.provisioned_live = pool.provisioned_live.saturating_sub(1);
@@ -322,7 +337,9 @@ impl WorkerManager {
     ) -> u32 {
         let (missing, surplus) = {
             let mut pools = lock(&self.pools);
-            let pool = pools.entry(key.clone()).or_insert_with(|| Pool::new(revision));
+            let pool = pools
+                .entry(key.clone())
+                .or_insert_with(|| Pool::new(revision));
             pool.provisioned_target = target;
             let mut surplus = Vec::new();
             while pool.provisioned_live > target {
@@ -339,9 +356,17 @@ impl WorkerManager {
         retire_all(surplus);
         let mut started = Vec::new();
         for _ in 0..missing {
-            let Some(placed) = self.placement.try_place(u64::from(memory_mb)) else { break };
+            let Some(placed) = self.placement.try_place(u64::from(memory_mb)) else {
+                break;
+            };
             let id = serval_core::ids::random_hex(16);
-            let Ok(mut env) = Environment::start(id, Arc::new(spec("provisioned-concurrency")), &self.runtimes).await else {
+            let Ok(mut env) = Environment::start(
+                id,
+                Arc::new(spec("provisioned-concurrency")),
+                &self.runtimes,
+            )
+            .await
+            else {
                 break;
             };
             if env.wait_ready(Duration::from_secs(10)).await.is_err() {
@@ -357,7 +382,9 @@ impl WorkerManager {
             });
         }
         let mut pools = lock(&self.pools);
-        let pool = pools.entry(key.clone()).or_insert_with(|| Pool::new(revision));
+        let pool = pools
+            .entry(key.clone())
+            .or_insert_with(|| Pool::new(revision));
         pool.provisioned_live += started.len() as u32;
         pool.idle.extend(started);
         pool.provisioned_live
@@ -365,7 +392,10 @@ impl WorkerManager {
 
     /// Provisioned environments alive for a version.
     pub fn provisioned_live(&self, key: &PoolKey) -> u32 {
-        lock(&self.pools).get(key).map(|p| p.provisioned_live).unwrap_or(0)
+        lock(&self.pools)
+            .get(key)
+            .map(|p| p.provisioned_live)
+            .unwrap_or(0)
     }
 
     /// Stops every environment (server shutdown).

@@ -87,12 +87,13 @@ impl Environment {
             })?;
         let (tx, rx) = mpsc::channel(1);
         let shared = Arc::new(Shared::new(rx));
-        let (addr, api_task) = runtime_api::start(shared.clone())
-            .await
-            .map_err(|e| StartError {
-                error_type: "Runtime.Unknown".into(),
-                message: format!("could not open the Runtime API: {e}"),
-            })?;
+        let (addr, api_task) =
+            runtime_api::start(shared.clone())
+                .await
+                .map_err(|e| StartError {
+                    error_type: "Runtime.Unknown".into(),
+                    message: format!("could not open the Runtime API: {e}"),
+                })?;
         let (reader, writer) = std::io::pipe().map_err(|e| StartError {
             error_type: "Runtime.Unknown".into(),
             message: e.to_string(),
@@ -121,23 +122,36 @@ impl Environment {
                 Ok(())
             });
         }
-        let host_path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+        let host_path =
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
         let code = spec.code_dir.to_string_lossy().into_owned();
         let mut vars: Vec<(String, String)> = vec![
             ("PATH".into(), format!("{host_path}:/opt/bin")),
             ("LANG".into(), "en_US.UTF-8".into()),
             ("TZ".into(), ":UTC".into()),
-            ("LD_LIBRARY_PATH".into(), format!("{code}:{code}/lib:/opt/lib")),
+            (
+                "LD_LIBRARY_PATH".into(),
+                format!("{code}:{code}/lib:/opt/lib"),
+            ),
             ("LAMBDA_TASK_ROOT".into(), code.clone()),
             ("LAMBDA_RUNTIME_DIR".into(), code.clone()),
             ("_HANDLER".into(), spec.handler.clone()),
             ("AWS_LAMBDA_RUNTIME_API".into(), addr.to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME".into(), spec.function_name.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_NAME".into(),
+                spec.function_name.clone(),
+            ),
             ("AWS_LAMBDA_FUNCTION_VERSION".into(), spec.version.clone()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), spec.memory_mb.to_string()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+                spec.memory_mb.to_string(),
+            ),
             ("AWS_LAMBDA_LOG_GROUP_NAME".into(), spec.log_group.clone()),
             ("AWS_LAMBDA_LOG_STREAM_NAME".into(), spec.log_stream.clone()),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE".into(), spec.initialization_type.into()),
+            (
+                "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+                spec.initialization_type.into(),
+            ),
             ("AWS_REGION".into(), spec.region.clone()),
             ("AWS_DEFAULT_REGION".into(), spec.region.clone()),
         ];
@@ -267,7 +281,15 @@ impl Environment {
         }
         let sent_at = Instant::now();
         if self.events.send(inv).await.is_err() {
-            return self.failed(request_id, "Runtime.Unknown", "environment closed", init_duration, sent_at).await;
+            return self
+                .failed(
+                    request_id,
+                    "Runtime.Unknown",
+                    "environment closed",
+                    init_duration,
+                    sent_at,
+                )
+                .await;
         }
         let mut exited = self.exited.clone();
         let sleep = tokio::time::sleep(timeout);
@@ -310,8 +332,16 @@ impl Environment {
             },
             None => {
                 let status = self.exited.borrow().clone().unwrap_or_default();
-                let message = format!("RequestId: {request_id} Error: Runtime exited with error: {status}");
-                self.failed(request_id, "Runtime.ExitError", &message, init_duration, picked).await
+                let message =
+                    format!("RequestId: {request_id} Error: Runtime exited with error: {status}");
+                self.failed(
+                    request_id,
+                    "Runtime.ExitError",
+                    &message,
+                    init_duration,
+                    picked,
+                )
+                .await
             }
         }
     }

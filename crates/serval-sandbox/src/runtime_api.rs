@@ -91,7 +91,10 @@ const ACCEPTED: &str = "{\"status\":\"OK\"}";
 async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
-        return reply(404, "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}");
+        return reply(
+            404,
+            "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
+        );
     };
     match (req.method(), rest) {
         (&Method::GET, "invocation/next") => next(shared).await,
@@ -111,12 +114,18 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
         }
         (&Method::POST, _) => {
             let Some(rest) = rest.strip_prefix("invocation/") else {
-                return reply(404, "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}");
+                return reply(
+                    404,
+                    "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
+                );
             };
             let (id, kind) = match rest.rsplit_once('/') {
                 Some((id, kind @ ("response" | "error"))) => (id.to_string(), kind),
                 _ => {
-                    return reply(404, "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}")
+                    return reply(
+                        404,
+                        "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
+                    )
                 }
             };
             let is_current = shared
@@ -156,7 +165,10 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
             }
             reply(status, text)
         }
-        _ => reply(405, "{\"errorMessage\":\"Method not allowed\",\"errorType\":\"MethodNotAllowed\"}"),
+        _ => reply(
+            405,
+            "{\"errorMessage\":\"Method not allowed\",\"errorType\":\"MethodNotAllowed\"}",
+        ),
     }
 }
 
@@ -168,7 +180,10 @@ async fn next(shared: &Shared) -> hyper::Response<Full<Bytes>> {
     };
     let Some(inv) = inv else {
         // The environment is shutting down: tell the runtime to exit.
-        return reply(500, "{\"errorMessage\":\"Environment shutting down\",\"errorType\":\"Runtime.ExitError\"}");
+        return reply(
+            500,
+            "{\"errorMessage\":\"Environment shutting down\",\"errorType\":\"Runtime.ExitError\"}",
+        );
     };
     let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
     if let Ok(mut p) = shared.picked_up_at.lock() {
@@ -176,7 +191,10 @@ async fn next(shared: &Shared) -> hyper::Response<Full<Bytes>> {
     }
     let mut r = hyper::Response::new(Full::new(inv.payload));
     let h = r.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     let mut set = |name: &'static str, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(name, v);
@@ -184,7 +202,10 @@ async fn next(shared: &Shared) -> hyper::Response<Full<Bytes>> {
     };
     set("lambda-runtime-aws-request-id", &inv.request_id);
     set("lambda-runtime-deadline-ms", &deadline.to_string());
-    set("lambda-runtime-invoked-function-arn", &inv.invoked_function_arn);
+    set(
+        "lambda-runtime-invoked-function-arn",
+        &inv.invoked_function_arn,
+    );
     set("lambda-runtime-trace-id", &inv.trace_id);
     if let Some(cc) = &inv.client_context {
         set("lambda-runtime-client-context", cc);
@@ -201,9 +222,15 @@ enum BodyError {
 }
 
 async fn read_body(req: hyper::Request<Incoming>) -> Result<Bytes, BodyError> {
-    match Limited::new(req.into_body(), MAX_RESPONSE_BYTES).collect().await {
+    match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+    {
         Ok(b) => Ok(b.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(BodyError::TooLarge)
         }
         Err(_) => Err(BodyError::Broken),
@@ -222,6 +249,10 @@ fn header_error_type(req: &hyper::Request<Incoming>) -> Option<String> {
 fn body_error_type(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v.get("errorType").and_then(|t| t.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("errorType")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "Unhandled".to_string())
 }

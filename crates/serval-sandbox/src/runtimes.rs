@@ -71,8 +71,17 @@ pub const DEPRECATED: &[&str] = &[
 
 /// Runtimes AWS has that Serval does not run (yet).
 pub const UNSUPPORTED: &[&str] = &[
-    "java8", "java8.al2", "java11", "java17", "java21", "dotnet8", "ruby3.2", "ruby3.3", "ruby3.4",
-    "nodejs24.x", "python3.14",
+    "java8",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "dotnet8",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "nodejs24.x",
+    "python3.14",
 ];
 
 impl Runtime {
@@ -81,7 +90,10 @@ impl Runtime {
         SUPPORTED
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(n, f)| Runtime { name: n, family: *f })
+            .map(|(n, f)| Runtime {
+                name: n,
+                family: *f,
+            })
     }
 
     /// The value AWS puts in `AWS_EXECUTION_ENV`.
@@ -216,10 +228,22 @@ impl Runtimes {
         if marker.exists() {
             return Ok(dir.to_string_lossy().into_owned());
         }
-        tracing::info!("installing boto3 for Python functions into {}", dir.display());
+        tracing::info!(
+            "installing boto3 for Python functions into {}",
+            dir.display()
+        );
         let target = dir.to_string_lossy().into_owned();
         let ok = tokio::process::Command::new(python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", &target, "boto3"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+                &target,
+                "boto3",
+            ])
             .stdin(std::process::Stdio::null())
             .status()
             .await

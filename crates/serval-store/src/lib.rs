@@ -42,6 +42,9 @@ pub enum SyncMode {
     Full,
 }
 
+/// A key and its value, as scans return them.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// One change in a write batch.
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -240,7 +243,7 @@ impl Store {
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<Entry>, StoreError> {
         let start: Vec<u8> = match after {
             Some(a) if a >= prefix => {
                 let mut s = a.to_vec();
@@ -336,7 +339,12 @@ impl Store {
         if let Ok(mut w) = self.inner.writer.lock() {
             w.take();
         }
-        let handle = self.inner.writer_thread.lock().ok().and_then(|mut t| t.take());
+        let handle = self
+            .inner
+            .writer_thread
+            .lock()
+            .ok()
+            .and_then(|mut t| t.take());
         if let Some(h) = handle {
             let _ = h.join();
         }

@@ -92,16 +92,23 @@ mod tests {
 
     #[test]
     fn rest_json_carries_type_header_and_extra_fields() {
-        let err = AwsError::new("TooManyRequestsException", 429, "Rate exceeded")
-            .with_field("Reason", "ReservedFunctionConcurrentInvocationLimitExceeded".into());
+        let err = AwsError::new("TooManyRequestsException", 429, "Rate exceeded").with_field(
+            "Reason",
+            "ReservedFunctionConcurrentInvocationLimitExceeded".into(),
+        );
         let r = render(&err, Protocol::RestJson, "rid");
         assert_eq!(r.status.as_u16(), 429);
         assert_eq!(
-            r.headers.get("x-amzn-ErrorType").and_then(|v| v.to_str().ok()),
+            r.headers
+                .get("x-amzn-ErrorType")
+                .and_then(|v| v.to_str().ok()),
             Some("TooManyRequestsException")
         );
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
-        assert_eq!(v["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded");
+        assert_eq!(
+            v["Reason"],
+            "ReservedFunctionConcurrentInvocationLimitExceeded"
+        );
         assert_eq!(v["message"], "Rate exceeded");
     }
 

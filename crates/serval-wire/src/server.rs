@@ -20,7 +20,11 @@ use tokio::sync::watch;
 pub const MAX_BODY: usize = 80 * 1024 * 1024;
 
 /// Serves `router` on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, router: Arc<Router>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Arc<Router>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -56,7 +60,9 @@ async fn handle(router: &Router, req: hyper::Request<Incoming>) -> hyper::Respon
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let err = if too_large {
                 AwsError::new(
                     "RequestEntityTooLargeException",

@@ -15,7 +15,11 @@ pub struct LogsArgs {
     #[arg(short, long)]
     follow: bool,
     /// Serval's address.
-    #[arg(long, default_value = "http://127.0.0.1:4566", env = "AWS_ENDPOINT_URL")]
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:4566",
+        env = "AWS_ENDPOINT_URL"
+    )]
     endpoint: String,
     /// Region of the function.
     #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
@@ -40,7 +44,11 @@ async fn get(endpoint: &str, path: &str) -> anyhow::Result<serde_json::Value> {
     let resp = sender.send_request(req).await?;
     let status = resp.status();
     let body = resp.into_body().collect().await?.to_bytes();
-    anyhow::ensure!(status.is_success(), "Serval answered {status}: {}", String::from_utf8_lossy(&body));
+    anyhow::ensure!(
+        status.is_success(),
+        "Serval answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
     Ok(serde_json::from_slice(&body)?)
 }
 

@@ -123,7 +123,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };
@@ -157,7 +160,9 @@ fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant)
             let hex = file.strip_suffix(".zip").unwrap_or(file);
             match lambda.code_zip(hex) {
                 Some(zip) => Response::bytes(200, "application/zip", zip.into()),
-                None => Response::json(404, &serde_json::json!({"message": "no such code package"})),
+                None => {
+                    Response::json(404, &serde_json::json!({"message": "no such code package"}))
+                }
             }
         }
         ["_serval", "logs", function] => {
@@ -173,7 +178,17 @@ fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant)
                 .and_then(|l| l.parse().ok())
                 .unwrap_or(1000usize)
                 .min(10_000);
-            let (events, next) = lambda.read_logs(&account, &region, function, after.as_deref(), limit);
+            let (events, next) =
+                lambda.read_logs(&account, &region, function, after.as_deref(), limit);
+            if events.is_empty()
+                && after.is_none()
+                && !lambda.function_exists(&account, &region, function)
+            {
+                return Response::json(
+                    404,
+                    &serde_json::json!({"message": format!("Function not found: {function} (account {account}, region {region})")}),
+                );
+            }
             Response::json(200, &serde_json::json!({ "events": events, "next": next }))
         }
         _ => Response::json(404, &serde_json::json!({"message": "not found"})),

@@ -20,7 +20,9 @@ fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && !name.bytes().all(|b| b.is_ascii_digit())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
         return Err(validation(
             name,
@@ -31,7 +33,12 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_target(f: &Function, key: &FnKey, version: &str, routing: &BTreeMap<String, f64>) -> Result<()> {
+fn check_target(
+    f: &Function,
+    key: &FnKey,
+    version: &str,
+    routing: &BTreeMap<String, f64>,
+) -> Result<()> {
     if f.version(version).is_none() {
         return Err(not_found(key, Some(version)));
     }
@@ -42,7 +49,11 @@ fn check_target(f: &Function, key: &FnKey, version: &str, routing: &BTreeMap<Str
     }
     for (v, w) in routing {
         if !(0.0..=1.0).contains(w) {
-            return Err(validation(&w.to_string(), "routingConfig.additionalVersionWeights", "Member must have value less than or equal to 1.0"));
+            return Err(validation(
+                &w.to_string(),
+                "routingConfig.additionalVersionWeights",
+                "Member must have value less than or equal to 1.0",
+            ));
         }
         if v == version {
             return Err(LambdaError::InvalidParameter(format!(
@@ -62,7 +73,12 @@ fn check_target(f: &Function, key: &FnKey, version: &str, routing: &BTreeMap<Str
 }
 
 /// CreateAlias.
-pub async fn create(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: AliasInput) -> Result<Response> {
+pub async fn create(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    input: AliasInput,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     let name = input.name.clone().unwrap_or_default();
     check_name(&name)?;
@@ -80,7 +96,10 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input:
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
             if f.aliases.contains_key(&name) {
-                return Err(LambdaError::Conflict(format!("Alias already exists: {}:{name}", key.arn())));
+                return Err(LambdaError::Conflict(format!(
+                    "Alias already exists: {}:{name}",
+                    key.arn()
+                )));
             }
             check_target(&f, &key, &version, &routing)?;
             let a = AliasRecord {
@@ -102,13 +121,22 @@ pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> 
     let key = l.key(ctx, fref);
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
-        let a = f.aliases.get(name).ok_or_else(|| alias_not_found(&key, name))?;
+        let a = f
+            .aliases
+            .get(name)
+            .ok_or_else(|| alias_not_found(&key, name))?;
         ok(200, &a.to_configuration(&key.arn()))
     })
 }
 
 /// UpdateAlias.
-pub async fn update(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str, input: AliasInput) -> Result<Response> {
+pub async fn update(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    name: &str,
+    input: AliasInput,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     let alias = l
         .registry
@@ -141,7 +169,12 @@ pub async fn update(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: 
 }
 
 /// DeleteAlias.
-pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> Result<Response> {
+pub async fn delete(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    name: &str,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     l.registry
         .update(&key, |cur| {
@@ -155,7 +188,13 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: 
 }
 
 /// ListAliases.
-pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, version: Option<&str>, page: &Page) -> Result<Response> {
+pub fn list(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    version: Option<&str>,
+    page: &Page,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;

@@ -14,10 +14,20 @@ use serval_wire::Response;
 use std::sync::Arc;
 
 /// PutFunctionConcurrency.
-pub async fn put_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, n: i64) -> Result<Response> {
+pub async fn put_reserved(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    n: i64,
+) -> Result<Response> {
+    unqualified(fref)?;
     let key = l.key(ctx, fref);
     if n < 0 {
-        return Err(crate::error::validation(&n.to_string(), "reservedConcurrentExecutions", "Member must have value greater than or equal to 0"));
+        return Err(crate::error::validation(
+            &n.to_string(),
+            "reservedConcurrentExecutions",
+            "Member must have value greater than or equal to 0",
+        ));
     }
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     l.registry
@@ -39,6 +49,7 @@ pub async fn put_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, 
 
 /// GetFunctionConcurrency.
 pub fn get_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+    unqualified(fref)?;
     let key = l.key(ctx, fref);
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
@@ -50,13 +61,20 @@ pub fn get_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
 }
 
 /// DeleteFunctionConcurrency.
-pub async fn delete_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+pub async fn delete_reserved(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+) -> Result<Response> {
+    unqualified(fref)?;
     let key = l.key(ctx, fref);
     l.registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
             f.rec.reserved_concurrency = None;
-            let _ = l.counting.set_reserved(&key.account, &key.region, &key.name, None);
+            let _ = l
+                .counting
+                .set_reserved(&key.account, &key.region, &key.name, None);
             Ok((Some(f), ()))
         })
         .await?;
@@ -64,14 +82,40 @@ pub async fn delete_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRe
 }
 
 fn provisioned_not_found() -> LambdaError {
-    LambdaError::NotFound("No Provisioned Concurrency Config found for this function".into())
+    LambdaError::ProvisionedConfigNotFound(
+        "No Provisioned Concurrency Config found for this function".into(),
+    )
+}
+
+/// Reserved concurrency belongs to the function, not to a version or alias.
+fn unqualified(fref: &FunctionRef) -> Result<()> {
+    if fref.qualifier.is_some() {
+        return Err(LambdaError::InvalidParameter(
+            "Reserved concurrency can only be set on the function, not on a version or alias. Remove the qualifier from the function name.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Provisioned concurrency needs a published version or an alias.
+fn published_qualifier(fref: &FunctionRef, putting: bool) -> Result<String> {
+    match fref.qualifier.as_deref() {
+        None | Some("$LATEST") => Err(LambdaError::InvalidParameter(if putting {
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+                .into()
+        } else {
+            "The function resource provided must be an alias or a published version.".into()
+        })),
+        Some(q) => Ok(q.to_string()),
+    }
 }
 
 /// The version a provisioned-concurrency qualifier stands for.
 fn target_version(f: &Function, key: &FnKey, q: &str) -> Result<String> {
     if q == "$LATEST" {
         return Err(LambdaError::InvalidParameter(
-            "Provisioned Concurrency Configs cannot be applied to unpublished function versions.".into(),
+            "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
+                .into(),
         ));
     }
     if f.version(q).is_some() {
@@ -90,7 +134,10 @@ fn target_version(f: &Function, key: &FnKey, q: &str) -> Result<String> {
 
 fn describe(l: &Lambda, key: &FnKey, f: &Function, p: &ProvisionedRecord, with_arn: bool) -> Value {
     let version = target_version(f, key, &p.qualifier).unwrap_or_default();
-    let live = l.workers.provisioned_live(&PoolKey { function: key.clone(), version });
+    let live = l.workers.provisioned_live(&PoolKey {
+        function: key.clone(),
+        version,
+    });
     let available = live.min(p.requested);
     let mut v = json!({
         "RequestedProvisionedConcurrentExecutions": p.requested,
@@ -107,14 +154,27 @@ fn describe(l: &Lambda, key: &FnKey, f: &Function, p: &ProvisionedRecord, with_a
 
 /// Starts (or trims) the provisioned environments of one qualifier.
 fn spawn_provision(l: &Lambda, key: &FnKey, f: &Function, qualifier: &str, target: u32) {
-    let Ok(version) = target_version(f, key, qualifier) else { return };
-    let Some(record) = f.version(&version).cloned() else { return };
-    let pool = PoolKey { function: key.clone(), version };
+    let Ok(version) = target_version(f, key, qualifier) else {
+        return;
+    };
+    let Some(record) = f.version(&version).cloned() else {
+        return;
+    };
+    let pool = PoolKey {
+        function: key.clone(),
+        version,
+    };
     let factory = invoke::spec_factory(l, key, &record);
     let workers = l.workers.clone();
     tokio::spawn(async move {
         workers
-            .provision(&pool, &record.revision_id, target, factory, record.memory_size)
+            .provision(
+                &pool,
+                &record.revision_id,
+                target,
+                factory,
+                record.memory_size,
+            )
             .await;
     });
 }
@@ -133,11 +193,20 @@ pub(crate) fn restore_provisioned(l: &Arc<Lambda>) {
 }
 
 /// PutProvisionedConcurrencyConfig.
-pub async fn put_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, n: i64) -> Result<Response> {
+pub async fn put_provisioned(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    n: i64,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
-    let q = fref.qualifier.clone().unwrap_or_default();
+    let q = published_qualifier(fref, true)?;
     if n < 1 {
-        return Err(crate::error::validation(&n.to_string(), "provisionedConcurrentExecutions", "Member must have value greater than or equal to 1"));
+        return Err(crate::error::validation(
+            &n.to_string(),
+            "provisionedConcurrentExecutions",
+            "Member must have value greater than or equal to 1",
+        ));
     }
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     let now = l.clock.now_millis();
@@ -175,36 +244,57 @@ pub async fn put_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRe
 /// GetProvisionedConcurrencyConfig.
 pub fn get_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
     let key = l.key(ctx, fref);
-    let q = fref.qualifier.clone().unwrap_or_default();
+    let q = published_qualifier(fref, false)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
+        target_version(f, &key, &q)?;
         let p = f.provisioned.get(&q).ok_or_else(provisioned_not_found)?;
         ok(200, &describe(l, &key, f, p, false))
     })
 }
 
 /// DeleteProvisionedConcurrencyConfig.
-pub async fn delete_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
+pub async fn delete_provisioned(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
-    let q = fref.qualifier.clone().unwrap_or_default();
-    let f = l
+    let q = published_qualifier(fref, false)?;
+    let removed = l
         .registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            f.provisioned.remove(&q).ok_or_else(provisioned_not_found)?;
-            Ok((Some(f.clone()), f))
+            target_version(&f, &key, &q)?;
+            if f.provisioned.remove(&q).is_none() {
+                // AWS answers 204 when there is nothing to delete.
+                return Ok((Some(f), None));
+            }
+            Ok((Some(f.clone()), Some(f)))
         })
         .await?;
-    spawn_provision(l, &key, &f, &q, 0);
+    if let Some(f) = removed {
+        spawn_provision(l, &key, &f, &q, 0);
+    }
     Ok(Response::empty(204))
 }
 
 /// ListProvisionedConcurrencyConfigs.
-pub fn list_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -> Result<Response> {
+pub fn list_provisioned(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    page: &Page,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
-        Ok::<_, LambdaError>(f.provisioned.values().map(|p| describe(l, &key, f, p, true)).collect::<Vec<_>>())
+        Ok::<_, LambdaError>(
+            f.provisioned
+                .values()
+                .map(|p| describe(l, &key, f, p, true))
+                .collect::<Vec<_>>(),
+        )
     })?;
     let (items, next) = paginate(all, page, 50);
     let mut out = json!({ "ProvisionedConcurrencyConfigs": items });
@@ -221,17 +311,20 @@ pub fn account_settings(l: &Lambda, ctx: &RequestContext) -> Result<Response> {
         .iter()
         .map(|f| f.latest.code_size + f.versions.values().map(|v| v.code_size).sum::<u64>())
         .sum();
-    ok(200, &json!({
-        "AccountLimit": {
-            "TotalCodeSize": 80_530_636_800u64,
-            "CodeSizeUnzipped": crate::code::MAX_UNZIPPED,
-            "CodeSizeZipped": crate::code::MAX_ZIPPED,
-            "ConcurrentExecutions": l.counting.limit(),
-            "UnreservedConcurrentExecutions": l.counting.unreserved(&ctx.account_id, &ctx.region),
-        },
-        "AccountUsage": {
-            "TotalCodeSize": total,
-            "FunctionCount": functions.len(),
-        },
-    }))
+    ok(
+        200,
+        &json!({
+            "AccountLimit": {
+                "TotalCodeSize": 80_530_636_800u64,
+                "CodeSizeUnzipped": crate::code::MAX_UNZIPPED,
+                "CodeSizeZipped": crate::code::MAX_ZIPPED,
+                "ConcurrentExecutions": l.counting.limit(),
+                "UnreservedConcurrentExecutions": l.counting.unreserved(&ctx.account_id, &ctx.region),
+            },
+            "AccountUsage": {
+                "TotalCodeSize": total,
+                "FunctionCount": functions.len(),
+            },
+        }),
+    )
 }

@@ -17,7 +17,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Resolves a qualifier (version, alias or none) to a version record.
-pub(crate) fn resolve(f: &Function, key: &FnKey, qualifier: Option<&str>) -> Result<Arc<VersionRecord>> {
+pub(crate) fn resolve(
+    f: &Function,
+    key: &FnKey,
+    qualifier: Option<&str>,
+) -> Result<Arc<VersionRecord>> {
     match qualifier {
         None | Some("$LATEST") => Ok(f.latest.clone()),
         Some(q) => {
@@ -34,13 +38,33 @@ pub(crate) fn resolve(f: &Function, key: &FnKey, qualifier: Option<&str>) -> Res
     }
 }
 
+/// A configuration with `FunctionArn` qualified the way the caller asked:
+/// `$LATEST` and aliases keep their qualifier, versions their number.
+pub(crate) fn shown_as(
+    v: &VersionRecord,
+    key: &FnKey,
+    qualifier: Option<&str>,
+) -> serde_json::Value {
+    let q = qualifier.filter(|q| q.parse::<u64>().is_err());
+    v.to_configuration_as(&key.region, &key.account, q)
+}
+
 fn decode_zip(b64: &str) -> Result<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|_| LambdaError::InvalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.".into()))
+        .map_err(|_| {
+            LambdaError::InvalidParameter(
+                "Could not unzip uploaded file. Please check your file, then try to upload again."
+                    .into(),
+            )
+        })
 }
 
-fn code_from(zip_file: Option<&str>, s3_bucket: Option<&str>, image: Option<&str>) -> Result<Vec<u8>> {
+fn code_from(
+    zip_file: Option<&str>,
+    s3_bucket: Option<&str>,
+    image: Option<&str>,
+) -> Result<Vec<u8>> {
     if image.is_some() {
         return Err(LambdaError::InvalidParameter(
             "Serval runs Zip packages only; container images are not supported.".into(),
@@ -60,7 +84,11 @@ fn code_from(zip_file: Option<&str>, s3_bucket: Option<&str>, image: Option<&str
 }
 
 /// CreateFunction.
-pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput) -> Result<Response> {
+pub async fn create(
+    l: &Lambda,
+    ctx: &RequestContext,
+    input: CreateFunctionInput,
+) -> Result<Response> {
     let fref = FunctionRef::parse(&input.function_name)?;
     if fref.qualifier.is_some() {
         return Err(LambdaError::InvalidParameter(
@@ -106,9 +134,16 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput
     let tags = input.tags.clone().unwrap_or_default();
     super::tags::validate(&tags)?;
     let code_input = input.code.clone().unwrap_or_default();
-    let zip = code_from(code_input.zip_file.as_deref(), code_input.s3_bucket.as_deref(), code_input.image_uri.as_deref())?;
+    let zip = code_from(
+        code_input.zip_file.as_deref(),
+        code_input.s3_bucket.as_deref(),
+        code_input.image_uri.as_deref(),
+    )?;
     if l.registry.read(&key, |f| f.is_some()) {
-        return Err(LambdaError::Conflict(format!("Function already exist: {}", key.name)));
+        return Err(LambdaError::Conflict(format!(
+            "Function already exist: {}",
+            key.name
+        )));
     }
     let code = l.code.put(&zip)?;
     let now = l.clock.now_millis();
@@ -135,7 +170,10 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput
             .as_ref()
             .and_then(|t| t.mode.clone())
             .unwrap_or_else(|| "PassThrough".into()),
-        dead_letter_target: input.dead_letter_config.as_ref().and_then(|d| d.target_arn.clone()),
+        dead_letter_target: input
+            .dead_letter_config
+            .as_ref()
+            .and_then(|d| d.target_arn.clone()),
         kms_key_arn: input.kms_key_arn.clone(),
         vpc_config: input.vpc_config.clone(),
         logging_config: input.logging_config.clone(),
@@ -145,7 +183,10 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput
         .registry
         .update(&key, |cur| {
             if cur.is_some() {
-                return Err(LambdaError::Conflict(format!("Function already exist: {}", key.name)));
+                return Err(LambdaError::Conflict(format!(
+                    "Function already exist: {}",
+                    key.name
+                )));
             }
             let mut f = Function {
                 rec: FunctionRecord {
@@ -153,6 +194,7 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, input: CreateFunctionInput
                     tags,
                     reserved_concurrency: None,
                     last_version: 0,
+                    published_revision: None,
                 },
                 latest: Arc::new(latest),
                 versions: BTreeMap::new(),
@@ -177,7 +219,7 @@ pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Respo
         let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
         let v = resolve(f, &key, fref.qualifier.as_deref())?;
         let mut out = json!({
-            "Configuration": v.to_configuration(&key.region, &key.account),
+            "Configuration": shown_as(&v, &key, fref.qualifier.as_deref()),
             "Code": {
                 "RepositoryType": "S3",
                 "Location": format!("{}/_serval/code/{}.zip", l.config.endpoint_url, v.code_hex),
@@ -199,7 +241,7 @@ pub fn get_configuration(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
         let v = resolve(f, &key, fref.qualifier.as_deref())?;
-        ok(200, &v.to_configuration(&key.region, &key.account))
+        ok(200, &shown_as(&v, &key, fref.qualifier.as_deref()))
     })
 }
 
@@ -209,6 +251,12 @@ pub fn list(l: &Lambda, ctx: &RequestContext, page: &Page, all_versions: bool) -
     for f in l.registry.list(&ctx.account_id, &ctx.region) {
         configs.push(f.latest.to_configuration(&ctx.region, &ctx.account_id));
         if all_versions {
+            configs.pop();
+            configs.push(f.latest.to_configuration_as(
+                &ctx.region,
+                &ctx.account_id,
+                Some("$LATEST"),
+            ));
             for v in f.versions.values() {
                 configs.push(v.to_configuration(&ctx.region, &ctx.account_id));
             }
@@ -241,13 +289,22 @@ fn no_qualifier(fref: &FunctionRef) -> Result<()> {
 }
 
 /// UpdateFunctionCode.
-pub async fn update_code(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: UpdateCodeInput) -> Result<Response> {
+pub async fn update_code(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    input: UpdateCodeInput,
+) -> Result<Response> {
     no_qualifier(fref)?;
     let key = l.key(ctx, fref);
     if !l.registry.read(&key, |f| f.is_some()) {
         return Err(not_found(&key, None));
     }
-    let zip = code_from(input.zip_file.as_deref(), input.s3_bucket.as_deref(), input.image_uri.as_deref())?;
+    let zip = code_from(
+        input.zip_file.as_deref(),
+        input.s3_bucket.as_deref(),
+        input.image_uri.as_deref(),
+    )?;
     let architectures = match &input.architectures {
         Some(a) => Some(validate::architectures(a)?),
         None => None,
@@ -286,12 +343,20 @@ pub async fn update_code(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, i
             Ok((Some(f), shown))
         })
         .await?;
-    l.workers.retire(&PoolKey { function: key.clone(), version: "$LATEST".into() });
+    l.workers.retire(&PoolKey {
+        function: key.clone(),
+        version: "$LATEST".into(),
+    });
     ok(200, &shown.to_configuration(&key.region, &key.account))
 }
 
 /// UpdateFunctionConfiguration.
-pub async fn update_configuration(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: UpdateConfigInput) -> Result<Response> {
+pub async fn update_configuration(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    input: UpdateConfigInput,
+) -> Result<Response> {
     no_qualifier(fref)?;
     let key = l.key(ctx, fref);
     if let Some(r) = &input.runtime {
@@ -308,8 +373,15 @@ pub async fn update_configuration(l: &Lambda, ctx: &RequestContext, fref: &Funct
     }
     let timeout = input.timeout.map(validate::timeout).transpose()?;
     let memory = input.memory_size.map(validate::memory).transpose()?;
-    let ephemeral = input.ephemeral_storage.as_ref().map(|e| validate::ephemeral(e.size)).transpose()?;
-    let environment = input.environment.as_ref().map(|e| e.variables.clone().unwrap_or_default());
+    let ephemeral = input
+        .ephemeral_storage
+        .as_ref()
+        .map(|e| validate::ephemeral(e.size))
+        .transpose()?;
+    let environment = input
+        .environment
+        .as_ref()
+        .map(|e| e.variables.clone().unwrap_or_default());
     if let Some(e) = &environment {
         validate::environment(e)?;
     }
@@ -369,7 +441,10 @@ pub async fn update_configuration(l: &Lambda, ctx: &RequestContext, fref: &Funct
             Ok((Some(f), shown))
         })
         .await?;
-    l.workers.retire(&PoolKey { function: key.clone(), version: "$LATEST".into() });
+    l.workers.retire(&PoolKey {
+        function: key.clone(),
+        version: "$LATEST".into(),
+    });
     ok(200, &shown.to_configuration(&key.region, &key.account))
 }
 
@@ -385,7 +460,9 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
                 })
                 .await?;
             l.workers.retire_function(&key);
-            let _ = l.counting.set_reserved(&key.account, &key.region, &key.name, None);
+            let _ = l
+                .counting
+                .set_reserved(&key.account, &key.region, &key.name, None);
         }
         Some("$LATEST") => {
             return Err(LambdaError::InvalidParameter(
@@ -394,7 +471,9 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
         }
         Some(q) => {
             let n: u64 = q.parse().map_err(|_| {
-                LambdaError::InvalidParameter("Deletion of aliases is not supported. Use DeleteAlias instead.".into())
+                LambdaError::InvalidParameter(
+                    "Deletion of aliases is not supported. Use DeleteAlias instead.".into(),
+                )
             })?;
             l.registry
                 .update(&key, |cur| {
@@ -419,7 +498,10 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
                     Ok((Some(f), ()))
                 })
                 .await?;
-            l.workers.retire(&PoolKey { function: key.clone(), version: q.to_string() });
+            l.workers.retire(&PoolKey {
+                function: key.clone(),
+                version: q.to_string(),
+            });
         }
     }
     Ok(Response::empty(204))

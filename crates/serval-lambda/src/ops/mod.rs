@@ -16,7 +16,11 @@ pub(crate) fn ok(status: u16, v: &Value) -> crate::error::Result<Response> {
 }
 
 /// Pages through a sorted list with an opaque marker (the index to start at).
-pub(crate) fn paginate<T>(items: Vec<T>, page: &crate::api::Page, default: usize) -> (Vec<T>, Option<String>) {
+pub(crate) fn paginate<T>(
+    items: Vec<T>,
+    page: &crate::api::Page,
+    default: usize,
+) -> (Vec<T>, Option<String>) {
     let start = page
         .marker
         .as_deref()

@@ -14,10 +14,16 @@ use std::collections::BTreeMap;
 /// no `aws:` prefix.
 pub fn validate(tags: &BTreeMap<String, String>) -> Result<()> {
     if tags.len() > 50 {
-        return Err(LambdaError::InvalidParameter("Number of tags exceeds resource tag limit.".into()));
+        return Err(LambdaError::InvalidParameter(
+            "Number of tags exceeds resource tag limit.".into(),
+        ));
     }
     for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 || k.to_lowercase().starts_with("aws:") {
+        if k.is_empty()
+            || k.chars().count() > 128
+            || v.chars().count() > 256
+            || k.to_lowercase().starts_with("aws:")
+        {
             return Err(LambdaError::InvalidParameter(format!("Invalid tag: {k}")));
         }
     }
@@ -26,7 +32,9 @@ pub fn validate(tags: &BTreeMap<String, String>) -> Result<()> {
 
 fn key_of(l: &Lambda, ctx: &RequestContext, arn: &str) -> Result<FnKey> {
     if !arn.starts_with("arn:") {
-        return Err(LambdaError::InvalidParameter(format!("Invalid resource ARN: {arn}")));
+        return Err(LambdaError::InvalidParameter(format!(
+            "Invalid resource ARN: {arn}"
+        )));
     }
     let f = FunctionRef::parse(arn)?;
     if f.qualifier.is_some() {
@@ -38,7 +46,12 @@ fn key_of(l: &Lambda, ctx: &RequestContext, arn: &str) -> Result<FnKey> {
 }
 
 /// TagResource.
-pub async fn tag(l: &Lambda, ctx: &RequestContext, arn: &str, tags: BTreeMap<String, String>) -> Result<Response> {
+pub async fn tag(
+    l: &Lambda,
+    ctx: &RequestContext,
+    arn: &str,
+    tags: BTreeMap<String, String>,
+) -> Result<Response> {
     let key = key_of(l, ctx, arn)?;
     l.registry
         .update(&key, |cur| {
@@ -54,7 +67,12 @@ pub async fn tag(l: &Lambda, ctx: &RequestContext, arn: &str, tags: BTreeMap<Str
 }
 
 /// UntagResource.
-pub async fn untag(l: &Lambda, ctx: &RequestContext, arn: &str, keys: Vec<String>) -> Result<Response> {
+pub async fn untag(
+    l: &Lambda,
+    ctx: &RequestContext,
+    arn: &str,
+    keys: Vec<String>,
+) -> Result<Response> {
     let key = key_of(l, ctx, arn)?;
     l.registry
         .update(&key, |cur| {

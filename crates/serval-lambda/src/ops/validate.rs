@@ -8,10 +8,18 @@ use std::collections::BTreeMap;
 /// Timeout in seconds: 1-900.
 pub fn timeout(v: i64) -> Result<u32> {
     if v < 1 {
-        return Err(validation(&v.to_string(), "timeout", "Member must have value greater than or equal to 1"));
+        return Err(validation(
+            &v.to_string(),
+            "timeout",
+            "Member must have value greater than or equal to 1",
+        ));
     }
     if v > 900 {
-        return Err(validation(&v.to_string(), "timeout", "Member must have value less than or equal to 900"));
+        return Err(validation(
+            &v.to_string(),
+            "timeout",
+            "Member must have value less than or equal to 900",
+        ));
     }
     Ok(v as u32)
 }
@@ -19,10 +27,18 @@ pub fn timeout(v: i64) -> Result<u32> {
 /// Memory in MB: 128-10240.
 pub fn memory(v: i64) -> Result<u32> {
     if v < 128 {
-        return Err(validation(&v.to_string(), "memorySize", "Member must have value greater than or equal to 128"));
+        return Err(validation(
+            &v.to_string(),
+            "memorySize",
+            "Member must have value greater than or equal to 128",
+        ));
     }
     if v > 10240 {
-        return Err(validation(&v.to_string(), "memorySize", "Member must have value less than or equal to 10240"));
+        return Err(validation(
+            &v.to_string(),
+            "memorySize",
+            "Member must have value less than or equal to 10240",
+        ));
     }
     Ok(v as u32)
 }
@@ -30,10 +46,18 @@ pub fn memory(v: i64) -> Result<u32> {
 /// Ephemeral storage in MB: 512-10240.
 pub fn ephemeral(v: u32) -> Result<u32> {
     if v < 512 {
-        return Err(validation(&v.to_string(), "ephemeralStorage.size", "Member must have value greater than or equal to 512"));
+        return Err(validation(
+            &v.to_string(),
+            "ephemeralStorage.size",
+            "Member must have value greater than or equal to 512",
+        ));
     }
     if v > 10240 {
-        return Err(validation(&v.to_string(), "ephemeralStorage.size", "Member must have value less than or equal to 10240"));
+        return Err(validation(
+            &v.to_string(),
+            "ephemeralStorage.size",
+            "Member must have value less than or equal to 10240",
+        ));
     }
     Ok(v)
 }
@@ -62,11 +86,24 @@ pub fn runtime(name: &str) -> Result<Runtime> {
 
 /// Keys AWS reserves.
 const RESERVED_ENV: &[&str] = &[
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 ];
 
 /// Environment variables: names, reserved keys, the 4 KB limit.
@@ -125,7 +162,11 @@ pub fn architectures(a: &[String]) -> Result<Vec<String>> {
 /// Description: at most 256 characters.
 pub fn description(d: &str) -> Result<()> {
     if d.chars().count() > 256 {
-        return Err(validation(d, "description", "Member must have length less than or equal to 256"));
+        return Err(validation(
+            d,
+            "description",
+            "Member must have length less than or equal to 256",
+        ));
     }
     Ok(())
 }
@@ -146,7 +187,11 @@ pub fn role(r: &str) -> Result<()> {
 /// Handler: at most 128 characters of the allowed set.
 pub fn handler(h: &str) -> Result<()> {
     if h.is_empty() || h.len() > 128 || h.chars().any(char::is_whitespace) {
-        return Err(validation(h, "handler", "Member must satisfy regular expression pattern: [^\\s]+"));
+        return Err(validation(
+            h,
+            "handler",
+            "Member must satisfy regular expression pattern: [^\\s]+",
+        ));
     }
     Ok(())
 }
@@ -161,7 +206,9 @@ mod tests {
         assert!(memory(127).is_err() && memory(10241).is_err() && memory(128).is_ok());
         let mut vars = BTreeMap::new();
         vars.insert("BIG".to_string(), "x".repeat(5000));
-        assert!(matches!(environment(&vars), Err(LambdaError::InvalidParameter(m)) if m.contains("4KB")));
+        assert!(
+            matches!(environment(&vars), Err(LambdaError::InvalidParameter(m)) if m.contains("4KB"))
+        );
         let mut vars = BTreeMap::new();
         vars.insert("AWS_REGION".to_string(), "x".into());
         assert!(environment(&vars).is_err());

@@ -27,12 +27,21 @@ fn same_content(a: &VersionRecord, b: &VersionRecord) -> bool {
 
 /// Publishes `$LATEST` as a new version, unless it is unchanged since the
 /// last one, in which case that one is returned.
-pub(crate) fn publish_into(f: &mut Function, description: Option<String>, now: u64) -> Arc<VersionRecord> {
+pub(crate) fn publish_into(
+    f: &mut Function,
+    description: Option<String>,
+    now: u64,
+) -> Arc<VersionRecord> {
     if let Some(last) = f.versions.values().next_back() {
-        if same_content(last, &f.latest) {
+        let unchanged = match &f.rec.published_revision {
+            Some(r) => *r == f.latest.revision_id,
+            None => same_content(last, &f.latest),
+        };
+        if unchanged {
             return last.clone();
         }
     }
+    f.rec.published_revision = Some(f.latest.revision_id.clone());
     f.rec.last_version += 1;
     let n = f.rec.last_version;
     let mut v = (*f.latest).clone();
@@ -48,7 +57,12 @@ pub(crate) fn publish_into(f: &mut Function, description: Option<String>, now: u
 }
 
 /// PublishVersion.
-pub async fn publish(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, input: PublishVersionInput) -> Result<Response> {
+pub async fn publish(
+    l: &Lambda,
+    ctx: &RequestContext,
+    fref: &FunctionRef,
+    input: PublishVersionInput,
+) -> Result<Response> {
     let key = l.key(ctx, fref);
     let now = l.clock.now_millis();
     let v = l
@@ -82,8 +96,15 @@ pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -
     let key = l.key(ctx, fref);
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
-        let mut all = vec![f.latest.to_configuration(&key.region, &key.account)];
-        all.extend(f.versions.values().map(|v| v.to_configuration(&key.region, &key.account)));
+        let mut all =
+            vec![f
+                .latest
+                .to_configuration_as(&key.region, &key.account, Some("$LATEST"))];
+        all.extend(
+            f.versions
+                .values()
+                .map(|v| v.to_configuration(&key.region, &key.account)),
+        );
         Ok::<_, LambdaError>(all)
     })?;
     let (items, next) = paginate(all, page, 50);

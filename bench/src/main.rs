@@ -1,0 +1,1183 @@
+//! `serval-bench`: one command that measures Serval's Lambda invoke path end to
+//! end and prints a table of the figures beside their targets.
+//!
+//! ```text
+//! cargo build --release --workspace
+//! cargo run --release -p serval-bench          # or target/release/serval-bench
+//! ```
+//!
+//! What it measures, all over loopback with one HTTP/1.1 client (hyper, keep-alive,
+//! TCP_NODELAY, the same request shape everywhere):
+//! 1. **floor**: a bare hyper echo server in a separate process (this binary
+//!    re-executed with `--echo-server`): p50/p99 of a small sequential POST;
+//! 2. **warm invoke**: p50/p99 of `Invoke` on a Rust function (`functions/rust-echo`,
+//!    official `lambda_runtime`, `provided.al2023`) and a Python 3.12 function
+//!    (`def handler(e, c): return e`), and the p50 overhead over the floor;
+//! 3. **cold start**: p50 of the first invoke after `UpdateFunctionConfiguration`
+//!    (a changed environment variable retires the warm environments), against
+//!    the p50 of spawning `python3 -c pass`;
+//! 4. **throughput**: invokes/s of the Rust function with 1, 8 and 64 concurrent
+//!    keep-alive connections, each sequential.
+//!
+//! Binaries: `SERVAL_BIN` and `RUST_ECHO_BIN` override the defaults
+//! `<target>/release/serval` and `<target>/release/bootstrap`, where `<target>`
+//! is `CARGO_TARGET_DIR` or the workspace's `target/`.
+//! Options: `--quick` (smaller samples, for a smoke run), `--help`.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Signatures are not verified; only the credential scope (account, region, service) is read.
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0";
+const ROLE: &str = "arn:aws:iam::000000000000:role/x";
+/// The small POST body used for every request (floor, warm, cold, throughput).
+const PAYLOAD: &[u8] = br#"{"bench":"serval","n":42,"pad":"0123456789abcdef0123456789abcdef"}"#;
+const PY_APP: &str = "def handler(e, c):\n    return e\n";
+const RUST_FN: &str = "bench-rust";
+const PY_FN: &str = "bench-python";
+
+// Targets.
+const WARM_OVERHEAD_MAX_US: f64 = 150.0;
+const RUST_COLD_MAX_MS: f64 = 10.0;
+const PY_COLD_MAX_RATIO: f64 = 2.0;
+const THROUGHPUT_MIN: f64 = 10_000.0;
+
+/// Sample sizes; bounded so a full run stays well under a minute on 2 cores.
+struct Plan {
+    warmup: usize,
+    samples: usize,
+    cold: usize,
+    /// Pause between retiring the environments and the cold invoke, so the old
+    /// environment's teardown does not overlap the measurement.
+    cold_gap: Duration,
+    spawn: usize,
+    tp_warmup: Duration,
+    tp_duration: Duration,
+    concurrency: &'static [usize],
+}
+
+impl Plan {
+    fn full() -> Self {
+        Plan {
+            warmup: 300,
+            samples: 5000,
+            cold: 25,
+            cold_gap: Duration::from_millis(50),
+            spawn: 25,
+            tp_warmup: Duration::from_millis(700),
+            tp_duration: Duration::from_secs(3),
+            concurrency: &[1, 8, 64],
+        }
+    }
+
+    fn quick() -> Self {
+        Plan {
+            warmup: 50,
+            samples: 300,
+            cold: 5,
+            cold_gap: Duration::from_millis(50),
+            spawn: 5,
+            tp_warmup: Duration::from_millis(300),
+            tp_duration: Duration::from_millis(700),
+            concurrency: &[1, 8, 64],
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.iter().any(|a| a == "--echo-server") {
+        echo_server()
+    } else if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!(
+            "serval-bench: floor, warm, cold-start and throughput figures of Serval's Lambda invoke path\n\n\
+             usage: serval-bench [--quick]\n\n\
+             env: SERVAL_BIN (default <target>/release/serval), RUST_ECHO_BIN (default <target>/release/bootstrap)\n\
+             build first: cargo build --release --workspace"
+        );
+        Ok(())
+    } else if let Some(bad) = args.iter().find(|a| *a != "--quick") {
+        Err(format!("unknown argument {bad:?} (try --help)").into())
+    } else {
+        let plan = if args.is_empty() {
+            Plan::full()
+        } else {
+            Plan::quick()
+        };
+        run(plan)
+    };
+    if let Err(e) = result {
+        eprintln!("serval-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+// ------------------------------------------------------------------ binaries
+
+/// The target directory the workspace builds into.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    // target/<profile>/serval-bench -> target/
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(profile_dir) = exe.parent() {
+            let profile = profile_dir.file_name().and_then(|n| n.to_str());
+            if matches!(profile, Some("release" | "debug"))
+                && profile_dir.join("../CACHEDIR.TAG").exists()
+            {
+                if let Some(t) = profile_dir.parent() {
+                    return t.to_path_buf();
+                }
+            }
+        }
+    }
+    workspace_root().join("target")
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A binary from `var`, or `<target>/release/<name>`.
+fn find_bin(var: &str, name: &str) -> Result<PathBuf> {
+    let (path, from_env) = match std::env::var_os(var) {
+        Some(p) => (PathBuf::from(p), true),
+        None => (target_dir().join("release").join(name), false),
+    };
+    if path.is_file() {
+        return Ok(path);
+    }
+    Err(if from_env {
+        format!("{var}={} does not exist", path.display()).into()
+    } else {
+        format!(
+            "{} not found. Build the workspace first:\n\n    cargo build --release --workspace\n\n(or point {var} at the binary)",
+            path.display()
+        )
+        .into()
+    })
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Newest modification time of the `.rs`/`.toml` files under `dir` (bounded walk).
+fn newest_source(dir: &Path, budget: &mut usize) -> Option<SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest_source(&path, budget)
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("rs" | "toml")
+        ) {
+            mtime(&path)
+        } else {
+            None
+        };
+        newest = newest.max(t);
+    }
+    newest
+}
+
+/// Warns when a default-located binary is older than the sources it is built from.
+fn warn_if_stale(bin: &Path, sources: &[&str]) {
+    let root = workspace_root();
+    let mut budget = 5000;
+    let newest = sources
+        .iter()
+        .filter_map(|s| newest_source(&root.join(s), &mut budget))
+        .max();
+    if let (Some(built), Some(src)) = (mtime(bin), newest) {
+        if src > built {
+            eprintln!(
+                "warning: {} is older than its sources; run `cargo build --release --workspace` for current figures",
+                bin.display()
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------ processes
+
+/// A child process killed (SIGKILL) and reaped when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// SIGTERM (via kill(1): this crate forbids `unsafe`), then up to `grace`
+    /// for a clean exit; Drop SIGKILLs whatever is left.
+    fn terminate(&mut self, grace: Duration) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if !matches!(self.0.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn start_echo_server() -> Result<(Proc, SocketAddr)> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("--echo-server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("echo server: no stdout")?;
+    let proc = Proc(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| format!("echo server printed {line:?} instead of its port"))?;
+    Ok((proc, SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
+struct Serval {
+    proc: Proc,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Serval {
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+async fn start_serval(bin: &Path) -> Result<Serval> {
+    let port = free_port()?;
+    let log = std::env::temp_dir().join(format!("serval-bench-{}.log", std::process::id()));
+    let out = std::fs::File::create(&log)?;
+    let child = Command::new(bin)
+        .args(["serve", "--ephemeral", "--port", &port.to_string()])
+        .args(["--account-concurrency", "1000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out.try_clone()?))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+    let mut s = Serval {
+        proc: Proc(child),
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        log,
+    };
+    match wait_healthy(&mut s, bin).await {
+        Ok(()) => Ok(s),
+        Err(e) => {
+            let _ = std::fs::remove_file(&s.log);
+            Err(e)
+        }
+    }
+}
+
+async fn wait_healthy(s: &mut Serval, bin: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(status)) = s.proc.0.try_wait() {
+            return Err(format!(
+                "{} exited ({status}) before becoming healthy; is it current? run `cargo build --release --workspace`\n{}",
+                bin.display(),
+                s.log_tail()
+            )
+            .into());
+        }
+        if let Ok(mut c) = Client::connect(s.addr).await {
+            if let Ok(r) = c.send(Method::GET, "/_serval/health", Bytes::new()).await {
+                if r.status == StatusCode::OK {
+                    return Ok(());
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            s.proc.terminate(Duration::from_secs(2));
+            return Err(format!(
+                "{} did not answer GET /_serval/health with 200 within 20 s\n{}",
+                bin.display(),
+                s.log_tail()
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+// ------------------------------------------------------------------ echo server (floor)
+
+/// `--echo-server`: a bare hyper HTTP/1.1 server answering every request with
+/// its body. Prints its port, exits when stdin closes.
+fn echo_server() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let mut out = std::io::stdout();
+        writeln!(out, "{}", listener.local_addr()?.port())?;
+        out.flush()?;
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::stdin().read_to_end(&mut sink);
+            std::process::exit(0);
+        });
+        loop {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            tokio::spawn(async move {
+                let svc =
+                    hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let mut resp = hyper::Response::new(Full::new(body));
+                        resp.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/json"),
+                        );
+                        Ok::<_, Infallible>(resp)
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    })
+}
+
+// ------------------------------------------------------------------ client
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Client {
+    host: String,
+    tx: SendRequest<Full<Bytes>>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Result<Client> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Client {
+            host: addr.to_string(),
+            tx,
+        })
+    }
+
+    async fn send(&mut self, method: Method, path: &str, body: Bytes) -> Result<Reply> {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, &self.host)
+            .header(http::header::AUTHORIZATION, AUTH)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))?;
+        self.tx.ready().await?;
+        let resp = self.tx.send_request(req).await?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// A JSON API call that must answer `want`.
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: serde_json::Value,
+        want: u16,
+    ) -> Result<Reply> {
+        let r = self
+            .send(method.clone(), path, Bytes::from(body.to_string()))
+            .await?;
+        if r.status.as_u16() != want {
+            return Err(format!(
+                "{method} {path}: HTTP {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )
+            .into());
+        }
+        Ok(r)
+    }
+
+    /// One synchronous Invoke of `name`; fails on a function error.
+    async fn invoke(&mut self, name: &str) -> Result<Reply> {
+        let r = self
+            .send(
+                Method::POST,
+                &invoke_path(name),
+                Bytes::from_static(PAYLOAD),
+            )
+            .await?;
+        if r.status != StatusCode::OK || r.headers.contains_key("x-amz-function-error") {
+            return Err(format!(
+                "invoke {name}: HTTP {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )
+            .into());
+        }
+        Ok(r)
+    }
+}
+
+fn invoke_path(name: &str) -> String {
+    format!("/2015-03-31/functions/{name}/invocations")
+}
+
+// ------------------------------------------------------------------ functions
+
+fn zip_one(name: &str, data: &[u8], mode: u32) -> Result<Vec<u8>> {
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(mode);
+    w.start_file(name, opts)?;
+    w.write_all(data)?;
+    Ok(w.finish()?.into_inner())
+}
+
+async fn create_function(
+    c: &mut Client,
+    name: &str,
+    runtime: &str,
+    handler: &str,
+    zip: &[u8],
+) -> Result<()> {
+    use base64::Engine;
+    let body = serde_json::json!({
+        "FunctionName": name,
+        "Runtime": runtime,
+        "Role": ROLE,
+        "Handler": handler,
+        "Timeout": 30,
+        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip) },
+    });
+    c.call(Method::POST, "/2015-03-31/functions", body, 201)
+        .await?;
+    Ok(())
+}
+
+/// Invokes once and checks the function echoed the payload.
+async fn check_echo(c: &mut Client, name: &str) -> Result<()> {
+    let r = c.invoke(name).await?;
+    let got: serde_json::Value = serde_json::from_slice(&r.body)?;
+    let want: serde_json::Value = serde_json::from_slice(PAYLOAD)?;
+    if got != want {
+        return Err(format!("{name} answered {got} instead of echoing {want}").into());
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ CPU accounting
+
+/// Reads CPU time from `/proc`: of a server process, of the processes it
+/// spawned (function environments) and of this process (the client).
+#[derive(Clone, Copy)]
+struct CpuProbe {
+    server: u32,
+    /// Whether to scan `/proc` for the server's children.
+    children: bool,
+}
+
+/// Server and children CPU time (ns) at one moment.
+struct CpuSnap {
+    server: u64,
+    children: std::collections::HashMap<u32, u64>,
+}
+
+/// CPU time (ns) spent between two moments.
+#[derive(Clone, Copy, Default)]
+struct CpuNs {
+    server: u64,
+    function: u64,
+    client: u64,
+}
+
+impl std::ops::AddAssign for CpuNs {
+    fn add_assign(&mut self, o: CpuNs) {
+        self.server += o.server;
+        self.function += o.function;
+        self.client += o.client;
+    }
+}
+
+/// CPU time per operation, in µs.
+#[derive(Clone, Copy, Default)]
+struct CpuSplit {
+    server: f64,
+    function: f64,
+    client: f64,
+}
+
+/// Parent pid of a process.
+fn ppid(pid: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the `(comm)`: state ppid ...
+    text[text.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// CPU time of a process in ns: the sum over its threads of the first field of
+/// `/proc/<pid>/task/<tid>/schedstat` (exact, unlike the 10 ms ticks of `stat`).
+fn cpu_ns(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+fn self_ns() -> u64 {
+    cpu_ns("self")
+}
+
+impl CpuProbe {
+    fn new(server: u32, children: bool) -> Self {
+        CpuProbe { server, children }
+    }
+
+    fn snap(&self) -> CpuSnap {
+        let mut children = std::collections::HashMap::new();
+        if let (true, Ok(dir)) = (self.children, std::fs::read_dir("/proc")) {
+            for entry in dir.flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                if let (Some(parent), Ok(id)) = (ppid(pid), pid.parse::<u32>()) {
+                    if parent == self.server {
+                        children.insert(id, cpu_ns(pid));
+                    }
+                }
+            }
+        }
+        CpuSnap {
+            server: cpu_ns(&self.server.to_string()),
+            children,
+        }
+    }
+
+    /// CPU time between `a` and `b`; `client` is this process's own delta.
+    fn delta(&self, a: &CpuSnap, b: &CpuSnap, client: u64) -> CpuNs {
+        CpuNs {
+            server: b.server.saturating_sub(a.server),
+            function: b
+                .children
+                .iter()
+                .map(|(pid, t)| t.saturating_sub(a.children.get(pid).copied().unwrap_or(0)))
+                .sum(),
+            client,
+        }
+    }
+
+    fn per_op(&self, t: CpuNs, ops: u64) -> CpuSplit {
+        let us = |ns: u64| ns as f64 / 1e3 / ops.max(1) as f64;
+        CpuSplit {
+            server: us(t.server),
+            function: us(t.function),
+            client: us(t.client),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ measurements
+
+/// Latency samples (sorted), with the CPU they cost when it was measured.
+struct Samples(Vec<Duration>, Option<CpuSplit>);
+
+impl Samples {
+    fn new(mut v: Vec<Duration>, cpu: Option<CpuSplit>) -> Self {
+        v.sort_unstable();
+        Samples(v, cpu)
+    }
+
+    /// Nearest-rank percentile.
+    fn pct(&self, p: f64) -> Duration {
+        if self.0.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
+        self.0[rank.clamp(1, self.0.len()) - 1]
+    }
+
+    fn p50_us(&self) -> f64 {
+        us(self.pct(50.0))
+    }
+
+    fn p99_us(&self) -> f64 {
+        us(self.pct(99.0))
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// One target of the warm-latency phase: the echo server or a function.
+struct Target {
+    client: Client,
+    /// Function to invoke; `None` for the echo server.
+    function: Option<&'static str>,
+    probe: CpuProbe,
+    samples: Vec<Duration>,
+    cpu: CpuNs,
+}
+
+impl Target {
+    async fn new(
+        addr: SocketAddr,
+        function: Option<&'static str>,
+        probe: CpuProbe,
+    ) -> Result<Target> {
+        Ok(Target {
+            client: Client::connect(addr).await?,
+            function,
+            probe,
+            samples: Vec::new(),
+            cpu: CpuNs::default(),
+        })
+    }
+
+    /// One request, timed.
+    async fn once(&mut self) -> Result<Duration> {
+        let t = Instant::now();
+        match self.function {
+            Some(name) => {
+                self.client.invoke(name).await?;
+            }
+            None => {
+                let r = self
+                    .client
+                    .send(Method::POST, "/echo", Bytes::from_static(PAYLOAD))
+                    .await?;
+                if r.status != StatusCode::OK || r.body.as_ref() != PAYLOAD {
+                    return Err(format!("echo server answered HTTP {}", r.status).into());
+                }
+            }
+        }
+        Ok(t.elapsed())
+    }
+
+    /// `n` sequential requests, recorded with the CPU they cost.
+    async fn chunk(&mut self, n: usize) -> Result<()> {
+        let before = self.probe.snap();
+        let c0 = self_ns();
+        for _ in 0..n {
+            let d = self.once().await?;
+            self.samples.push(d);
+        }
+        let c1 = self_ns();
+        let after = self.probe.snap();
+        self.cpu += self.probe.delta(&before, &after, c1.saturating_sub(c0));
+        Ok(())
+    }
+
+    fn finish(self) -> Samples {
+        let n = self.samples.len() as u64;
+        Samples::new(self.samples, Some(self.probe.per_op(self.cpu, n)))
+    }
+}
+
+/// Sequential requests on one keep-alive connection per target, interleaved
+/// in chunks so drift on a shared machine affects every target alike.
+async fn warm_latency(mut targets: Vec<Target>, plan: &Plan) -> Result<Vec<Samples>> {
+    const CHUNK: usize = 100;
+    for t in &mut targets {
+        for _ in 0..plan.warmup {
+            t.once().await?;
+        }
+    }
+    for _ in 0..plan.samples.div_ceil(CHUNK) {
+        for t in &mut targets {
+            t.chunk(CHUNK).await?;
+        }
+    }
+    Ok(targets.into_iter().map(Target::finish).collect())
+}
+
+/// First-invoke latency after UpdateFunctionConfiguration retired the environments.
+async fn cold_starts(c: &mut Client, name: &str, plan: &Plan) -> Result<Samples> {
+    let mut v = Vec::with_capacity(plan.cold);
+    for i in 0..plan.cold {
+        let body = serde_json::json!({ "Environment": { "Variables": { "BENCH_GENERATION": i.to_string() } } });
+        c.call(
+            Method::PUT,
+            &format!("/2015-03-31/functions/{name}/configuration"),
+            body,
+            200,
+        )
+        .await?;
+        tokio::time::sleep(plan.cold_gap).await;
+        let t = Instant::now();
+        c.invoke(name).await?;
+        v.push(t.elapsed());
+    }
+    Ok(Samples::new(v, None))
+}
+
+/// The interpreter `python3` resolves to (pyenv and similar put a shell shim first on PATH).
+fn python_exe() -> Result<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || exe.is_empty() {
+        return Err("python3 does not run on this host".into());
+    }
+    Ok(PathBuf::from(exe))
+}
+
+/// Wall time of spawning `exe args...` (e.g. `-c pass`) and waiting for it.
+fn spawn_times(exe: &Path, args: &[&str], n: usize) -> Result<Samples> {
+    let mut v = Vec::with_capacity(n);
+    for i in 0..n + 2 {
+        let t = Instant::now();
+        let ok = Command::new(exe)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?
+            .success();
+        let d = t.elapsed();
+        if !ok {
+            return Err(format!("{} {} failed", exe.display(), args.join(" ")).into());
+        }
+        if i >= 2 {
+            v.push(d); // the first two warm the page cache
+        }
+    }
+    Ok(Samples::new(v, None))
+}
+
+/// Invokes/s of `name` with `conc` connections, each invoking sequentially,
+/// and the CPU each invoke cost. Completions during `plan.tp_warmup` (while
+/// environments scale out) are not counted.
+async fn throughput(
+    addr: SocketAddr,
+    name: &str,
+    conc: usize,
+    plan: &Plan,
+    probe: CpuProbe,
+) -> Result<Tput> {
+    let mut clients = Vec::with_capacity(conc);
+    for _ in 0..conc {
+        clients.push(Client::connect(addr).await?);
+    }
+    let start = tokio::time::Instant::now();
+    let counted_from = start + plan.tp_warmup;
+    let end = counted_from + plan.tp_duration;
+    let mut set = tokio::task::JoinSet::new();
+    for mut c in clients {
+        let name = name.to_string();
+        set.spawn(async move {
+            let mut n = 0u64;
+            loop {
+                c.invoke(&name).await?;
+                let now = tokio::time::Instant::now();
+                if now >= end {
+                    return Ok::<u64, Error>(n);
+                }
+                if now >= counted_from {
+                    n += 1;
+                }
+            }
+        });
+    }
+    tokio::time::sleep_until(counted_from).await;
+    let before = probe.snap();
+    let c0 = self_ns();
+    tokio::time::sleep_until(end).await;
+    let c1 = self_ns();
+    let after = probe.snap();
+    let mut total = 0;
+    while let Some(r) = set.join_next().await {
+        total += r.map_err(|e| format!("throughput task: {e}"))??;
+    }
+    Ok(Tput {
+        conc,
+        rate: total as f64 / plan.tp_duration.as_secs_f64(),
+        cpu: probe.per_op(probe.delta(&before, &after, c1.saturating_sub(c0)), total),
+    })
+}
+
+struct Tput {
+    conc: usize,
+    rate: f64,
+    cpu: CpuSplit,
+}
+
+// ------------------------------------------------------------------ the run
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+fn step(what: &str) {
+    eprintln!("· {what}");
+}
+
+struct Figures {
+    floor: Samples,
+    warm_rust: Samples,
+    warm_py: Samples,
+    cold_rust: Samples,
+    cold_py: Samples,
+    py_pass: Samples,
+    py_pass_nosite: Samples,
+    py_exe: PathBuf,
+    tput: Vec<Tput>,
+    /// `/proc/loadavg` before the run (other load on the machine skews every figure).
+    loadavg: String,
+}
+
+fn run(plan: Plan) -> Result<()> {
+    let serval_bin = find_bin("SERVAL_BIN", "serval")?;
+    let echo_bin = find_bin("RUST_ECHO_BIN", "bootstrap")?;
+    if std::env::var_os("SERVAL_BIN").is_none() {
+        warn_if_stale(&serval_bin, &["crates"]);
+    }
+    if std::env::var_os("RUST_ECHO_BIN").is_none() {
+        warn_if_stale(&echo_bin, &["functions/rust-echo"]);
+    }
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: serval-bench is a debug build; use `cargo run --release -p serval-bench`"
+        );
+    }
+    let py_exe = python_exe()?;
+    let started = Instant::now();
+
+    // The client side runs on one thread: no cross-thread wake-ups in the
+    // measured path, and at most one core taken from the server under load.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (echo, echo_addr) = start_echo_server()?;
+    let echo_probe = CpuProbe::new(echo.0.id(), false);
+    let mut serval = rt.block_on(start_serval(&serval_bin))?;
+    let probes = Probes {
+        echo: echo_probe,
+        serval: CpuProbe::new(serval.proc.0.id(), true),
+    };
+    let figures = rt.block_on(measure(
+        &plan,
+        echo_addr,
+        serval.addr,
+        &echo_bin,
+        &py_exe,
+        probes,
+    ));
+    drop(rt);
+    drop(echo);
+    step("stopping serval");
+    let log_tail = serval.log_tail();
+    serval.proc.terminate(Duration::from_secs(5));
+    let _ = std::fs::remove_file(&serval.log);
+    let figures = figures.map_err(|e| format!("{e}\n--- serval log (tail) ---\n{log_tail}"))?;
+
+    print_table(&figures, &plan, &serval_bin, &echo_bin, started.elapsed());
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct Probes {
+    echo: CpuProbe,
+    serval: CpuProbe,
+}
+
+async fn measure(
+    plan: &Plan,
+    echo_addr: SocketAddr,
+    serval: SocketAddr,
+    echo_bin: &Path,
+    py_exe: &Path,
+    probes: Probes,
+) -> Result<Figures> {
+    let loadavg = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    step("deploying functions");
+    let mut c = Client::connect(serval).await?;
+    let rust_zip = zip_one("bootstrap", &std::fs::read(echo_bin)?, 0o755)?;
+    create_function(&mut c, RUST_FN, "provided.al2023", "bootstrap", &rust_zip).await?;
+    let py_zip = zip_one("app.py", PY_APP.as_bytes(), 0o644)?;
+    create_function(&mut c, PY_FN, "python3.12", "app.handler", &py_zip).await?;
+    check_echo(&mut c, RUST_FN).await?;
+    check_echo(&mut c, PY_FN).await?;
+
+    step("warm latency: floor (echo server), rust, python, interleaved");
+    let targets = vec![
+        Target::new(echo_addr, None, probes.echo).await?,
+        Target::new(serval, Some(RUST_FN), probes.serval).await?,
+        Target::new(serval, Some(PY_FN), probes.serval).await?,
+    ];
+    let mut warm = warm_latency(targets, plan).await?.into_iter();
+    let (Some(floor), Some(warm_rust), Some(warm_py)) = (warm.next(), warm.next(), warm.next())
+    else {
+        return Err("warm latency: missing samples".into());
+    };
+
+    step("cold start: rust");
+    let cold_rust = cold_starts(&mut c, RUST_FN, plan).await?;
+    step("cold start: python");
+    let cold_py = cold_starts(&mut c, PY_FN, plan).await?;
+    step("python3 -c pass");
+    let py_pass = spawn_times(py_exe, &["-c", "pass"], plan.spawn)?;
+    let py_pass_nosite = spawn_times(py_exe, &["-S", "-s", "-c", "pass"], plan.spawn)?;
+
+    let mut tput = Vec::new();
+    for &conc in plan.concurrency {
+        step(&format!("throughput: rust, concurrency {conc}"));
+        tput.push(throughput(serval, RUST_FN, conc, plan, probes.serval).await?);
+    }
+    Ok(Figures {
+        floor,
+        warm_rust,
+        warm_py,
+        cold_rust,
+        cold_py,
+        py_pass,
+        py_pass_nosite,
+        py_exe: py_exe.to_path_buf(),
+        tput,
+        loadavg,
+    })
+}
+
+const RULE: usize = 100;
+
+fn cpu_cells(cpu: Option<CpuSplit>) -> String {
+    match cpu {
+        Some(c) => format!("{:>7.0} {:>7.0} {:>7.0}", c.server, c.function, c.client),
+        None => format!("{:>7} {:>7} {:>7}", "", "", ""),
+    }
+}
+
+fn print_table(f: &Figures, plan: &Plan, serval_bin: &Path, echo_bin: &Path, took: Duration) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let ov_rust = f.warm_rust.p50_us() - f.floor.p50_us();
+    let ov_py = f.warm_py.p50_us() - f.floor.p50_us();
+    let cold_rust_ms = f.cold_rust.p50_us() / 1000.0;
+    let cold_py_ms = f.cold_py.p50_us() / 1000.0;
+    let pass_ms = f.py_pass.p50_us() / 1000.0;
+    let ratio = if pass_ms > 0.0 {
+        cold_py_ms / pass_ms
+    } else {
+        f64::INFINITY
+    };
+    let peak = f.tput.iter().map(|t| t.rate).fold(0.0, f64::max);
+    let w = 44;
+    let rule = "─".repeat(RULE);
+
+    let mut out = String::new();
+    let mut line = |l: String| {
+        out.push_str(&l);
+        out.push('\n');
+    };
+    line(String::new());
+    line(format!(
+        "Serval invoke benchmark: {cores} CPUs, loopback, HTTP/1.1 keep-alive, {} B JSON payload",
+        PAYLOAD.len()
+    ));
+    line(format!("  serval     {}", serval_bin.display()));
+    line(format!("  rust-echo  {}", echo_bin.display()));
+    line(format!("  python     {}", f.py_exe.display()));
+    line(format!("  load average at start: {}", f.loadavg));
+    line(
+        "  CPU columns: µs of CPU per request/invoke (server = echo server or serval, fn = function processes, client = this bench)"
+            .to_string(),
+    );
+    line(String::new());
+    line(format!(
+        "{:<w$} {:>11} {:>11}  {:>7} {:>7} {:>7}  target",
+        "warm latency (sequential, 1 connection)", "p50", "p99", "server", "fn", "client"
+    ));
+    line(rule.clone());
+    let row = |label: String, s: &Samples| {
+        format!(
+            "{label:<w$} {:>8.1} µs {:>8.1} µs  {}",
+            s.p50_us(),
+            s.p99_us(),
+            cpu_cells(s.1)
+        )
+    };
+    let overhead = |ov: f64| {
+        format!(
+            "{:<w$} {:>+8.1} µs {:>11}  {}  ≤ {WARM_OVERHEAD_MAX_US:.0} µs {}",
+            "  overhead vs floor (p50)",
+            ov,
+            "",
+            cpu_cells(None),
+            mark(ov <= WARM_OVERHEAD_MAX_US)
+        )
+    };
+    line(row(
+        format!("floor: hyper echo server (n={})", f.floor.0.len()),
+        &f.floor,
+    ));
+    line(row(
+        format!("invoke rust, lambda_runtime (n={})", f.warm_rust.0.len()),
+        &f.warm_rust,
+    ));
+    line(overhead(ov_rust));
+    line(row(
+        format!("invoke python3.12 (n={})", f.warm_py.0.len()),
+        &f.warm_py,
+    ));
+    line(overhead(ov_py));
+    line(String::new());
+    line(format!(
+        "{:<w$} {:>11} {:>11}  target",
+        "cold start (1st invoke after config update)", "p50", "p99"
+    ));
+    line(rule.clone());
+    line(format!(
+        "{:<w$} {:>8.2} ms {:>8.2} ms  < {RUST_COLD_MAX_MS:.0} ms {}",
+        format!("rust, provided.al2023 (n={})", f.cold_rust.0.len()),
+        cold_rust_ms,
+        f.cold_rust.p99_us() / 1000.0,
+        mark(cold_rust_ms < RUST_COLD_MAX_MS)
+    ));
+    line(format!(
+        "{:<w$} {:>8.2} ms {:>8.2} ms",
+        format!("python3.12 (n={})", f.cold_py.0.len()),
+        cold_py_ms,
+        f.cold_py.p99_us() / 1000.0
+    ));
+    line(format!(
+        "{:<w$} {:>8.2} ms {:>8.2} ms",
+        format!("spawn `python3 -c pass` (n={})", f.py_pass.0.len()),
+        pass_ms,
+        f.py_pass.p99_us() / 1000.0
+    ));
+    line(format!(
+        "{:<w$} {:>9.2} x {:>11}  < {PY_COLD_MAX_RATIO:.0} x   {}",
+        "  python cold / python3 -c pass",
+        ratio,
+        "",
+        mark(ratio < PY_COLD_MAX_RATIO)
+    ));
+    line(format!(
+        "{:<w$} {:>8.2} ms {:>8.2} ms  (info: no site, as Serval runs it)",
+        format!(
+            "spawn `python3 -S -s -c pass` (n={})",
+            f.py_pass_nosite.0.len()
+        ),
+        f.py_pass_nosite.p50_us() / 1000.0,
+        f.py_pass_nosite.p99_us() / 1000.0
+    ));
+    line(String::new());
+    line(format!(
+        "{:<w$} {:>11} {:>11}  {:>7} {:>7} {:>7}  target",
+        format!(
+            "throughput, rust ({:.1} s each)",
+            plan.tp_duration.as_secs_f64()
+        ),
+        "invokes/s",
+        "µs/invoke",
+        "server",
+        "fn",
+        "client"
+    ));
+    line(rule.clone());
+    for t in &f.tput {
+        line(format!(
+            "{:<w$} {:>11.0} {:>11.1}  {}",
+            format!("concurrency {}", t.conc),
+            t.rate,
+            if t.rate > 0.0 { 1e6 / t.rate } else { 0.0 },
+            cpu_cells(Some(t.cpu))
+        ));
+    }
+    line(format!(
+        "{:<w$} {:>11.0} {:>11}  {}  ≥ {THROUGHPUT_MIN:.0}/s {}",
+        format!("  peak ({cores} CPUs)"),
+        peak,
+        "",
+        cpu_cells(None),
+        mark(peak >= THROUGHPUT_MIN)
+    ));
+    line(String::new());
+    line(format!("total {:.1} s", took.as_secs_f64()));
+    print!("{out}");
+}
