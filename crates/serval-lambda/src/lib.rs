@@ -105,14 +105,24 @@ impl Lambda {
                 l.workers.reap_idle();
             }
         });
+        let flusher = Arc::downgrade(&lambda);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(logs::FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                let Some(l) = flusher.upgrade() else { break };
+                l.logs.flush();
+            }
+        });
         async_queue::start(&lambda);
         ops::concurrency::restore_provisioned(&lambda);
         Ok(lambda)
     }
 
-    /// Stops every environment.
+    /// Stops every environment and commits buffered logs.
     pub async fn shutdown(&self) {
         self.workers.shutdown().await;
+        self.logs.flush_sync();
     }
 
     /// Log events of a function's log group (for `serval logs`).

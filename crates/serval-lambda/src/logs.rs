@@ -18,11 +18,19 @@ pub struct LogEvent {
     pub message: String,
 }
 
-/// Writes and reads log events.
+/// Writes and reads log events. Appends are buffered and committed in one
+/// transaction every [`FLUSH_EVERY`] (a commit per invocation would cost
+/// more CPU than the invocation itself); reads flush first.
 pub struct Logs {
     store: Store,
     seq: AtomicU64,
+    pending: std::sync::Mutex<Vec<Op>>,
 }
+
+/// How often buffered log records are committed.
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Buffered records that trigger an early commit.
+const FLUSH_AT: usize = 2048;
 
 fn group_prefix(account: &str, region: &str, group: &str) -> String {
     format!("e/{account}/{region}/{group}/")
@@ -34,10 +42,37 @@ impl Logs {
         Self {
             store,
             seq: AtomicU64::new(0),
+            pending: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// Appends events to a stream without waiting for the commit.
+    fn take_pending(&self) -> Vec<Op> {
+        match self.pending.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
+
+    /// Queues buffered records for commit without waiting.
+    pub fn flush(&self) {
+        let ops = self.take_pending();
+        if !ops.is_empty() {
+            self.store.write_detached(ops);
+        }
+    }
+
+    /// Commits buffered records and waits for the commit.
+    pub fn flush_sync(&self) {
+        let ops = self.take_pending();
+        if !ops.is_empty() {
+            if let Err(e) = self.store.write_blocking(ops) {
+                tracing::warn!(error = %e, "could not store log records");
+            }
+        }
+    }
+
+    /// Appends events to a stream without waiting for the commit. The lines
+    /// of one call are stored as one record (one row per invocation).
     pub fn append(
         &self,
         account: &str,
@@ -46,31 +81,32 @@ impl Logs {
         stream: &str,
         lines: &[(u64, String)],
     ) {
-        if lines.is_empty() {
-            return;
+        let Some(first) = lines.first() else { return };
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let block = Block {
+            stream: stream.to_string(),
+            lines: lines.to_vec(),
+        };
+        let key = format!(
+            "{}{:013}/{seq:012}",
+            group_prefix(account, region, group),
+            first.0
+        );
+        let op = Op::Put {
+            ks: KS,
+            key: key.into_bytes(),
+            value: serde_json::to_vec(&Stored::BlockV1(block)).unwrap_or_default(),
+        };
+        let full = match self.pending.lock() {
+            Ok(mut p) => {
+                p.push(op);
+                p.len() >= FLUSH_AT
+            }
+            Err(_) => false,
+        };
+        if full {
+            self.flush();
         }
-        let prefix = group_prefix(account, region, group);
-        // Keys keep the batch's order even when a line's clock reading is
-        // earlier than the one before it.
-        let mut key_ts = 0u64;
-        let ops = lines
-            .iter()
-            .map(|(ts, message)| {
-                key_ts = key_ts.max(*ts);
-                let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-                let event = LogEvent {
-                    timestamp: *ts,
-                    stream: stream.to_string(),
-                    message: message.clone(),
-                };
-                Op::Put {
-                    ks: KS,
-                    key: format!("{prefix}{key_ts:013}/{seq:012}").into_bytes(),
-                    value: serde_json::to_vec(&event).unwrap_or_default(),
-                }
-            })
-            .collect();
-        self.store.write_detached(ops);
     }
 
     /// Events of a group in time order, strictly after the cursor `after`
@@ -83,6 +119,7 @@ impl Logs {
         after: Option<&str>,
         limit: usize,
     ) -> (Vec<LogEvent>, Option<String>) {
+        self.flush_sync();
         let prefix = group_prefix(account, region, group);
         let rows = self
             .store
@@ -92,12 +129,38 @@ impl Logs {
             .last()
             .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
             .or_else(|| after.map(str::to_string));
-        let events = rows
-            .into_iter()
-            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
-            .collect();
+        let mut events = Vec::new();
+        for (_, v) in rows {
+            let Ok(Stored::BlockV1(block)) = serde_json::from_slice(&v) else {
+                continue;
+            };
+            events.extend(
+                block
+                    .lines
+                    .into_iter()
+                    .map(|(timestamp, message)| LogEvent {
+                        timestamp,
+                        stream: block.stream.clone(),
+                        message,
+                    }),
+            );
+        }
         (events, cursor)
     }
+}
+
+/// The lines one invocation (or one init) wrote, stored together.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Block {
+    stream: String,
+    lines: Vec<(u64, String)>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "schema")]
+enum Stored {
+    #[serde(rename = "log-block/1")]
+    BlockV1(Block),
 }
 
 /// The last 4 KB of an invocation's log, base64 (for `X-Amz-Log-Result`).

@@ -68,7 +68,13 @@ pub struct Environment {
     started: Instant,
     init_duration: Option<Duration>,
     init_billed: bool,
+    /// Last reading of peak memory and when it was taken.
+    memory: std::sync::Mutex<(Option<Instant>, u64)>,
 }
+
+/// How often peak memory is re-read from /proc (a read costs ~25 µs, too
+/// much for every warm invocation).
+const MEMORY_SAMPLE: Duration = Duration::from_secs(1);
 
 impl Environment {
     /// Starts the process; init runs in the background until its first `/next`.
@@ -201,6 +207,7 @@ impl Environment {
             started,
             init_duration: None,
             init_billed: false,
+            memory: std::sync::Mutex::new((None, 0)),
         })
     }
 
@@ -379,8 +386,25 @@ impl Environment {
         self.logs.take().await
     }
 
-    /// Peak resident memory of the process, in MB (VmHWM).
+    /// Peak resident memory of the process, in MB (VmHWM), re-read at most
+    /// once a second.
     fn max_memory_mb(&self) -> u64 {
+        let mut m = match self.memory.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let fresh = m.0.is_some_and(|t| t.elapsed() < MEMORY_SAMPLE);
+        if !fresh {
+            let read = self.read_memory_mb();
+            if read > 0 || m.0.is_none() {
+                m.1 = m.1.max(read);
+            }
+            m.0 = Some(Instant::now());
+        }
+        m.1
+    }
+
+    fn read_memory_mb(&self) -> u64 {
         let Some(pid) = self.pid else { return 0 };
         let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
             return 0;

@@ -10,14 +10,34 @@ use tokio::net::unix::pipe;
 const MAX_LINE: usize = 256 * 1024;
 /// Lines buffered while nobody drains them (between invocations).
 const MAX_BUFFERED: usize = 10_000;
+/// Bytes buffered between drains; output past this is dropped (noted once).
+const MAX_BUFFERED_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Default)]
 struct Buffer {
     lines: Vec<(u64, String)>,
     partial: Vec<u8>,
+    bytes: usize,
+    dropped: bool,
 }
 
 impl Buffer {
+    fn push_line(&mut self, now: u64, text: String) {
+        if self.lines.len() >= MAX_BUFFERED || self.bytes + text.len() > MAX_BUFFERED_BYTES {
+            if !self.dropped {
+                self.dropped = true;
+                self.lines.push((
+                    now,
+                    "[serval] function output truncated: too much log output in one invocation"
+                        .into(),
+                ));
+            }
+            return;
+        }
+        self.bytes += text.len();
+        self.lines.push((now, text));
+    }
+
     fn push_bytes(&mut self, data: &[u8]) {
         let now = SystemClock.now_millis();
         for chunk in data.split_inclusive(|b| *b == b'\n') {
@@ -25,15 +45,13 @@ impl Buffer {
                 self.partial.extend_from_slice(line);
                 let text = String::from_utf8_lossy(&self.partial).into_owned();
                 self.partial.clear();
-                if self.lines.len() < MAX_BUFFERED {
-                    self.lines.push((now, text));
-                }
+                self.push_line(now, text);
             } else {
                 self.partial.extend_from_slice(chunk);
                 if self.partial.len() >= MAX_LINE {
                     let text = String::from_utf8_lossy(&self.partial).into_owned();
                     self.partial.clear();
-                    self.lines.push((now, text));
+                    self.push_line(now, text);
                 }
             }
         }
@@ -71,7 +89,11 @@ impl LogReader {
         let mut data = [0u8; 16 * 1024];
         drain(&self.pipe, &mut data, &self.buffer);
         match self.buffer.lock() {
-            Ok(mut b) => std::mem::take(&mut b.lines),
+            Ok(mut b) => {
+                b.bytes = 0;
+                b.dropped = false;
+                std::mem::take(&mut b.lines)
+            }
             Err(_) => Vec::new(),
         }
     }
