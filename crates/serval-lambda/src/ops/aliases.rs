@@ -1,13 +1,12 @@
 //! CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases.
 
-use super::{ok, paginate};
+use super::ok;
 use crate::api::{AliasInput, Page};
 use crate::arn::FunctionRef;
 use crate::error::{validation, LambdaError, Result};
 use crate::model::AliasRecord;
 use crate::registry::{FnKey, Function};
 use crate::{not_found, Lambda};
-use serde_json::json;
 use serval_core::{ids, RequestContext};
 use serval_wire::Response;
 use std::collections::BTreeMap;
@@ -206,10 +205,5 @@ pub fn list(
                 .collect::<Vec<_>>(),
         )
     })?;
-    let (items, next) = paginate(all, page, 50);
-    let mut out = json!({ "Aliases": items });
-    if let Some(n) = next {
-        out["NextMarker"] = json!(n);
-    }
-    ok(200, &out)
+    super::page_response("Aliases", all, page)
 }

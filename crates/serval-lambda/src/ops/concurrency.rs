@@ -1,6 +1,6 @@
 //! Reserved and provisioned concurrency, and GetAccountSettings.
 
-use super::{ok, paginate};
+use super::ok;
 use crate::api::Page;
 use crate::arn::FunctionRef;
 use crate::error::{LambdaError, Result};
@@ -296,12 +296,7 @@ pub fn list_provisioned(
                 .collect::<Vec<_>>(),
         )
     })?;
-    let (items, next) = paginate(all, page, 50);
-    let mut out = json!({ "ProvisionedConcurrencyConfigs": items });
-    if let Some(n) = next {
-        out["NextMarker"] = json!(n);
-    }
-    ok(200, &out)
+    super::page_response("ProvisionedConcurrencyConfigs", all, page)
 }
 
 /// GetAccountSettings.

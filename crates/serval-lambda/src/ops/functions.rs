@@ -1,7 +1,7 @@
 //! CreateFunction, GetFunction(Configuration), ListFunctions,
 //! UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction.
 
-use super::{ok, paginate, validate};
+use super::{ok, validate};
 use crate::api::{CreateFunctionInput, Page, UpdateCodeInput, UpdateConfigInput};
 use crate::arn::FunctionRef;
 use crate::error::{LambdaError, Result};
@@ -262,12 +262,7 @@ pub fn list(l: &Lambda, ctx: &RequestContext, page: &Page, all_versions: bool) -
             }
         }
     }
-    let (items, next) = paginate(configs, page, 50);
-    let mut out = json!({ "Functions": items });
-    if let Some(n) = next {
-        out["NextMarker"] = json!(n);
-    }
-    ok(200, &out)
+    super::page_response("Functions", configs, page)
 }
 
 fn check_revision(expected: Option<&str>, actual: &str) -> Result<()> {
@@ -343,11 +338,7 @@ pub async fn update_code(
             Ok((Some(f), shown))
         })
         .await?;
-    l.workers.retire(&PoolKey {
-        function: key.clone(),
-        version: "$LATEST".into(),
-    });
-    ok(200, &shown.to_configuration(&key.region, &key.account))
+    retire_latest_and_show(l, &key, &shown)
 }
 
 /// UpdateFunctionConfiguration.
@@ -441,6 +432,11 @@ pub async fn update_configuration(
             Ok((Some(f), shown))
         })
         .await?;
+    retire_latest_and_show(l, &key, &shown)
+}
+
+/// After a change of `$LATEST`: retire its environments, show the result.
+fn retire_latest_and_show(l: &Lambda, key: &FnKey, shown: &VersionRecord) -> Result<Response> {
     l.workers.retire(&PoolKey {
         function: key.clone(),
         version: "$LATEST".into(),

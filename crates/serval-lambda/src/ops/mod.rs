@@ -32,3 +32,18 @@ pub(crate) fn paginate<T>(
     let next = (start + size < total).then(|| (start + size).to_string());
     (out, next)
 }
+
+/// A paged list response: `{field: [...], "NextMarker": ...}`.
+pub(crate) fn page_response(
+    field: &str,
+    all: Vec<Value>,
+    page: &crate::api::Page,
+) -> crate::error::Result<Response> {
+    let (items, next) = paginate(all, page, 50);
+    let mut out = serde_json::Map::new();
+    out.insert(field.to_string(), Value::Array(items));
+    if let Some(n) = next {
+        out.insert("NextMarker".into(), Value::String(n));
+    }
+    ok(200, &Value::Object(out))
+}

@@ -5,61 +5,38 @@ use crate::error::{validation, LambdaError, Result};
 use serval_sandbox::runtimes::{self, Runtime};
 use std::collections::BTreeMap;
 
-/// Timeout in seconds: 1-900.
-pub fn timeout(v: i64) -> Result<u32> {
-    if v < 1 {
+/// A value within `[min, max]`, else Lambda's validation message for `field`.
+fn in_range(v: i64, field: &str, min: i64, max: i64) -> Result<u32> {
+    if v < min {
         return Err(validation(
             &v.to_string(),
-            "timeout",
-            "Member must have value greater than or equal to 1",
+            field,
+            &format!("Member must have value greater than or equal to {min}"),
         ));
     }
-    if v > 900 {
+    if v > max {
         return Err(validation(
             &v.to_string(),
-            "timeout",
-            "Member must have value less than or equal to 900",
+            field,
+            &format!("Member must have value less than or equal to {max}"),
         ));
     }
     Ok(v as u32)
+}
+
+/// Timeout in seconds: 1-900.
+pub fn timeout(v: i64) -> Result<u32> {
+    in_range(v, "timeout", 1, 900)
 }
 
 /// Memory in MB: 128-10240.
 pub fn memory(v: i64) -> Result<u32> {
-    if v < 128 {
-        return Err(validation(
-            &v.to_string(),
-            "memorySize",
-            "Member must have value greater than or equal to 128",
-        ));
-    }
-    if v > 10240 {
-        return Err(validation(
-            &v.to_string(),
-            "memorySize",
-            "Member must have value less than or equal to 10240",
-        ));
-    }
-    Ok(v as u32)
+    in_range(v, "memorySize", 128, 10240)
 }
 
 /// Ephemeral storage in MB: 512-10240.
 pub fn ephemeral(v: u32) -> Result<u32> {
-    if v < 512 {
-        return Err(validation(
-            &v.to_string(),
-            "ephemeralStorage.size",
-            "Member must have value greater than or equal to 512",
-        ));
-    }
-    if v > 10240 {
-        return Err(validation(
-            &v.to_string(),
-            "ephemeralStorage.size",
-            "Member must have value less than or equal to 10240",
-        ));
-    }
-    Ok(v)
+    in_range(i64::from(v), "ephemeralStorage.size", 512, 10240)
 }
 
 /// A runtime Serval can run, or AWS's error for it.

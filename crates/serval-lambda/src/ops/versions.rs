@@ -1,13 +1,12 @@
 //! PublishVersion and ListVersionsByFunction.
 
-use super::{ok, paginate};
+use super::ok;
 use crate::api::{Page, PublishVersionInput};
 use crate::arn::FunctionRef;
 use crate::error::{LambdaError, Result};
 use crate::model::VersionRecord;
 use crate::registry::Function;
 use crate::{not_found, Lambda};
-use serde_json::json;
 use serval_core::{ids, RequestContext};
 use serval_wire::Response;
 use std::sync::Arc;
@@ -107,10 +106,5 @@ pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -
         );
         Ok::<_, LambdaError>(all)
     })?;
-    let (items, next) = paginate(all, page, 50);
-    let mut out = json!({ "Versions": items });
-    if let Some(n) = next {
-        out["NextMarker"] = json!(n);
-    }
-    ok(200, &out)
+    super::page_response("Versions", all, page)
 }
