@@ -140,9 +140,11 @@ async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Respon
                 );
             }
             let error_type = header_error_type(&req);
-            let (outcome, status, text) = match read_body(req).await {
-                Ok(body) if kind == "response" => (Outcome::Success(body), 202, ACCEPTED),
-                Ok(body) => {
+            let (outcome, status, text) = match read_body_and_trailers(req).await {
+                Ok((body, trailers)) if kind == "response" => {
+                    (streamed_error(trailers.as_ref()).unwrap_or(Outcome::Success(body)), 202, ACCEPTED)
+                }
+                Ok((body, _)) => {
                     let error_type = error_type.unwrap_or_else(|| body_error_type(&body));
                     (Outcome::Error { body, error_type }, 202, ACCEPTED)
                 }
@@ -222,11 +224,21 @@ enum BodyError {
 }
 
 async fn read_body(req: hyper::Request<Incoming>) -> Result<Bytes, BodyError> {
+    read_body_and_trailers(req).await.map(|(b, _)| b)
+}
+
+/// The body and, for streamed (chunked) responses, its trailers.
+async fn read_body_and_trailers(
+    req: hyper::Request<Incoming>,
+) -> Result<(Bytes, Option<http::HeaderMap>), BodyError> {
     match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
         .collect()
         .await
     {
-        Ok(b) => Ok(b.to_bytes()),
+        Ok(b) => {
+            let trailers = b.trailers().cloned();
+            Ok((b.to_bytes(), trailers))
+        }
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
@@ -235,6 +247,28 @@ async fn read_body(req: hyper::Request<Incoming>) -> Result<Bytes, BodyError> {
         }
         Err(_) => Err(BodyError::Broken),
     }
+}
+
+/// A streamed response that failed midway reports its error in trailers:
+/// `Lambda-Runtime-Function-Error-Type` and a base64 `-Error-Body`.
+fn streamed_error(trailers: Option<&http::HeaderMap>) -> Option<Outcome> {
+    use base64::Engine;
+    let t = trailers?;
+    let error_type = t
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())?
+        .to_string();
+    let body = t
+        .get("lambda-runtime-function-error-body")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .map(Bytes::from)
+        .unwrap_or_else(|| error_body(&error_type, "The function's response stream failed"));
+    Some(Outcome::Error { body, error_type })
 }
 
 fn header_error_type(req: &hyper::Request<Incoming>) -> Option<String> {
