@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::watch;
 
 /// How long a runtime may take to initialise before its first `/next`
 /// (AWS: 10 s, then init is retried within the invoke's timeout).
@@ -59,7 +59,6 @@ pub struct Environment {
     /// Unique id (also the log stream suffix).
     pub id: String,
     spec: Arc<EnvSpec>,
-    events: mpsc::Sender<Invocation>,
     shared: Arc<Shared>,
     logs: LogReader,
     pid: Option<u32>,
@@ -91,8 +90,7 @@ impl Environment {
                 error_type: "Runtime.InvalidRuntime".into(),
                 message,
             })?;
-        let (tx, rx) = mpsc::channel(1);
-        let shared = Arc::new(Shared::new(rx));
+        let shared = Arc::new(Shared::new());
         let (addr, api_task) =
             runtime_api::start(shared.clone())
                 .await
@@ -198,7 +196,6 @@ impl Environment {
         Ok(Environment {
             id,
             spec,
-            events: tx,
             shared,
             logs,
             pid,
@@ -282,27 +279,12 @@ impl Environment {
             self.init_billed = true;
             Some(init)
         };
-        let (reply_tx, reply_rx) = oneshot::channel();
-        if let Ok(mut cur) = self.shared.current.lock() {
-            *cur = Some((request_id.clone(), reply_tx));
-        }
         let sent_at = Instant::now();
-        if self.events.send(inv).await.is_err() {
-            return self
-                .failed(
-                    request_id,
-                    "Runtime.Unknown",
-                    "environment closed",
-                    init_duration,
-                    sent_at,
-                )
-                .await;
-        }
         let mut exited = self.exited.clone();
         let sleep = tokio::time::sleep(timeout);
         tokio::pin!(sleep);
-        let outcome = tokio::select! {
-            r = reply_rx => r.ok(),
+        let delivered = tokio::select! {
+            r = runtime_api::deliver(&self.shared, inv) => r,
             _ = &mut sleep => {
                 self.kill();
                 let lines = self.logs.take().await;
@@ -319,13 +301,10 @@ impl Environment {
             }
             _ = wait_exit(&mut exited) => None,
         };
-        let picked = self
-            .shared
-            .picked_up_at
-            .lock()
-            .ok()
-            .and_then(|p| *p)
-            .unwrap_or(sent_at);
+        let (outcome, picked) = match delivered {
+            Some((o, p)) => (Some(o), p),
+            None => (None, sent_at),
+        };
         let duration = picked.elapsed();
         match outcome {
             Some(outcome) => InvokeReport {

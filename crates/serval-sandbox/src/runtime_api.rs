@@ -1,46 +1,84 @@
 //! The Lambda Runtime API (2018-06-01) for one environment: a loopback
 //! listener the function's runtime polls for events and answers on.
+//!
+//! The invoke path is driven directly: a runtime's `GET /next` parks its
+//! connection here, and the invoking task takes that connection, writes the
+//! event and reads the runtime's answer itself. No task hand-offs sit on the
+//! warm path. Requests on other connections (a runtime that answers on a new
+//! connection, `init/error`) are served by a small per-connection task.
 
 use crate::{error_body, Invocation, Outcome, MAX_RESPONSE_BYTES};
-use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, Bytes, BytesMut};
 use serval_core::{Clock, SystemClock};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, watch};
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch};
 
-/// What the runtime said about the invocation in flight.
-pub(crate) type Reply = Outcome;
+/// The most header bytes a runtime may send with one request.
+const MAX_HEAD: usize = 64 * 1024;
 
-/// State shared between the environment and its Runtime API listener.
+/// State shared between the environment and its Runtime API.
 pub(crate) struct Shared {
-    /// Events waiting for the runtime's next `/next`.
-    pub(crate) events: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    /// The invocation handed out and not yet answered.
-    pub(crate) current: Mutex<Option<(String, oneshot::Sender<Reply>)>>,
+    state: Mutex<State>,
     /// Becomes true at the first `/next` (init is over).
     pub(crate) ready: watch::Sender<bool>,
     /// Set when the runtime reported an init error.
     pub(crate) init_error: watch::Sender<Option<Outcome>>,
-    /// Epoch ms at which the current invocation was picked up.
-    pub(crate) picked_up_at: Mutex<Option<std::time::Instant>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// A connection whose `GET /next` waits for an event.
+    parked: Option<Conn>,
+    /// An invoker waiting for the runtime's next `GET /next`.
+    want: Option<oneshot::Sender<Conn>>,
+    /// The invocation handed out and not yet answered.
+    current: Option<(String, oneshot::Sender<Outcome>)>,
 }
 
 impl Shared {
-    pub(crate) fn new(events: mpsc::Receiver<Invocation>) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
-            events: tokio::sync::Mutex::new(events),
-            current: Mutex::new(None),
+            state: Mutex::new(State::default()),
             ready: watch::channel(false).0,
             init_error: watch::channel(None).0,
-            picked_up_at: Mutex::new(None),
         }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// A connection waits for an event: hand it to the waiting invoker, or
+    /// park it until one comes.
+    fn offer(&self, conn: Conn) {
+        self.ready.send_replace(true);
+        let mut st = self.state();
+        let mut conn = conn;
+        if let Some(tx) = st.want.take() {
+            match tx.send(conn) {
+                Ok(()) => return,
+                Err(back) => conn = back,
+            }
+        }
+        st.parked = Some(conn);
+    }
+
+    /// Delivers an answer for `id` if it is the invocation in flight.
+    fn answer(&self, id: &str, outcome: Outcome) -> bool {
+        let mut st = self.state();
+        if st.current.as_ref().is_some_and(|(cur, _)| cur == id) {
+            if let Some((_, tx)) = st.current.take() {
+                let _ = tx.send(outcome);
+            }
+            return true;
+        }
+        false
     }
 }
 
@@ -52,231 +90,150 @@ pub(crate) async fn start(
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        let mut conns = tokio::task::JoinSet::new();
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let shared = shared.clone();
-            conns.spawn(async move {
-                let svc = service_fn(move |req| {
-                    let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(handle(&shared, req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-            // Reap finished connection tasks; aborting this task aborts them all.
-            while conns.try_join_next().is_some() {}
+            tokio::spawn(serve(shared.clone(), Conn::new(stream)));
         }
     });
     Ok((addr, task))
 }
 
-fn reply(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {
-    let mut r = hyper::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+/// One HTTP/1.1 connection from the runtime with its read buffer.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    sent_continue: bool,
 }
 
-const ACCEPTED: &str = "{\"status\":\"OK\"}";
+/// A parsed request with its complete body.
+struct Req {
+    method: Method,
+    path: String,
+    error_type: Option<String>,
+    body: Bytes,
+    trailers: Vec<(String, String)>,
+    keep_alive: bool,
+}
 
-async fn handle(shared: &Shared, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
+#[derive(Debug, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Other,
+}
+
+enum ReadError {
+    /// The body is larger than the Runtime API accepts.
+    TooLarge,
+    /// The connection closed or sent something that is not HTTP.
+    Closed,
+}
+
+/// What a request asks for.
+enum Route<'a> {
+    Next,
+    InitError,
+    Answer { id: &'a str, error: bool },
+    NotFound,
+}
+
+fn route<'a>(method: &Method, path: &'a str) -> Route<'a> {
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
-        return reply(
-            404,
-            "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
-        );
+        return Route::NotFound;
     };
-    match (req.method(), rest) {
-        (&Method::GET, "invocation/next") => next(shared).await,
-        (&Method::POST, "init/error") => {
-            let error_type = header_error_type(&req);
-            let body = read_body(req).await.unwrap_or_default();
-            let error_type = error_type.unwrap_or_else(|| body_error_type(&body));
-            let body = if body.is_empty() {
-                error_body(&error_type, "Runtime failed to initialize")
-            } else {
-                body
-            };
-            shared
-                .init_error
-                .send_replace(Some(Outcome::Error { body, error_type }));
-            reply(202, ACCEPTED)
-        }
-        (&Method::POST, _) => {
-            let Some(rest) = rest.strip_prefix("invocation/") else {
-                return reply(
-                    404,
-                    "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
-                );
-            };
-            let (id, kind) = match rest.rsplit_once('/') {
-                Some((id, kind @ ("response" | "error"))) => (id.to_string(), kind),
-                _ => {
-                    return reply(
-                        404,
-                        "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
-                    )
-                }
-            };
-            let is_current = shared
-                .current
-                .lock()
-                .ok()
-                .is_some_and(|c| c.as_ref().is_some_and(|(cur, _)| *cur == id));
-            if !is_current {
-                return reply(
-                    400,
-                    "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}",
-                );
-            }
-            let error_type = header_error_type(&req);
-            let (outcome, status, text) = match read_body_and_trailers(req).await {
-                Ok((body, trailers)) if kind == "response" => {
-                    (streamed_error(trailers.as_ref()).unwrap_or(Outcome::Success(body)), 202, ACCEPTED)
-                }
-                Ok((body, _)) => {
-                    let error_type = error_type.unwrap_or_else(|| body_error_type(&body));
-                    (Outcome::Error { body, error_type }, 202, ACCEPTED)
-                }
-                Err(BodyError::TooLarge) => (
-                    Outcome::Error {
-                        body: error_body(
-                            "Function.ResponseSizeTooLarge",
-                            "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-                        ),
-                        error_type: "Function.ResponseSizeTooLarge".into(),
-                    },
-                    413,
-                    "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\",\"errorType\":\"RequestEntityTooLarge\"}",
-                ),
-                Err(BodyError::Broken) => return reply(400, "{\"errorMessage\":\"Bad body\",\"errorType\":\"InvalidRequest\"}"),
-            };
-            let sender = shared.current.lock().ok().and_then(|mut c| c.take());
-            if let Some((_, tx)) = sender {
-                let _ = tx.send(outcome);
-            }
-            reply(status, text)
-        }
-        _ => reply(
-            405,
-            "{\"errorMessage\":\"Method not allowed\",\"errorType\":\"MethodNotAllowed\"}",
-        ),
+    match (method, rest) {
+        (Method::Get, "invocation/next") => Route::Next,
+        (Method::Post, "init/error") => Route::InitError,
+        (Method::Post, r) => match r
+            .strip_prefix("invocation/")
+            .and_then(|r| r.rsplit_once('/'))
+        {
+            Some((id, "response")) => Route::Answer { id, error: false },
+            Some((id, "error")) => Route::Answer { id, error: true },
+            _ => Route::NotFound,
+        },
+        _ => Route::NotFound,
     }
 }
 
-async fn next(shared: &Shared) -> hyper::Response<Full<Bytes>> {
-    shared.ready.send_replace(true);
-    let inv = {
-        let mut events = shared.events.lock().await;
-        events.recv().await
-    };
-    let Some(inv) = inv else {
-        // The environment is shutting down: tell the runtime to exit.
-        return reply(
-            500,
-            "{\"errorMessage\":\"Environment shutting down\",\"errorType\":\"Runtime.ExitError\"}",
-        );
-    };
-    let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
-    if let Ok(mut p) = shared.picked_up_at.lock() {
-        *p = Some(std::time::Instant::now());
+const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"status\":\"OK\"}";
+
+fn simple(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn not_found() -> Vec<u8> {
+    simple(
+        "404 Not Found",
+        "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}",
+    )
+}
+
+fn invalid_id() -> Vec<u8> {
+    simple(
+        "400 Bad Request",
+        "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}",
+    )
+}
+
+fn too_large() -> Vec<u8> {
+    simple(
+        "413 Payload Too Large",
+        "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\",\"errorType\":\"RequestEntityTooLarge\"}",
+    )
+}
+
+fn too_large_outcome() -> Outcome {
+    Outcome::Error {
+        body: error_body(
+            "Function.ResponseSizeTooLarge",
+            "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+        ),
+        error_type: "Function.ResponseSizeTooLarge".into(),
     }
-    let mut r = hyper::Response::new(Full::new(inv.payload));
-    let h = r.headers_mut();
-    h.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+}
+
+/// A header value safe to write: control characters become spaces.
+fn clean(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        v.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        v.into()
+    }
+}
+
+/// The `GET /next` response for an event, head and body in one buffer.
+fn next_response(inv: &Invocation, deadline_ms: u64) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut head = String::with_capacity(512);
+    let _ = write!(
+        head,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: {}\r\nlambda-runtime-deadline-ms: {deadline_ms}\r\nlambda-runtime-invoked-function-arn: {}\r\nlambda-runtime-trace-id: {}\r\n",
+        clean(&inv.request_id),
+        clean(&inv.invoked_function_arn),
+        clean(&inv.trace_id)
     );
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
-        }
-    };
-    set("lambda-runtime-aws-request-id", &inv.request_id);
-    set("lambda-runtime-deadline-ms", &deadline.to_string());
-    set(
-        "lambda-runtime-invoked-function-arn",
-        &inv.invoked_function_arn,
-    );
-    set("lambda-runtime-trace-id", &inv.trace_id);
     if let Some(cc) = &inv.client_context {
-        set("lambda-runtime-client-context", cc);
+        let _ = write!(head, "lambda-runtime-client-context: {}\r\n", clean(cc));
     }
     if let Some(ci) = &inv.cognito_identity {
-        set("lambda-runtime-cognito-identity", ci);
+        let _ = write!(head, "lambda-runtime-cognito-identity: {}\r\n", clean(ci));
     }
-    r
-}
-
-enum BodyError {
-    TooLarge,
-    Broken,
-}
-
-async fn read_body(req: hyper::Request<Incoming>) -> Result<Bytes, BodyError> {
-    read_body_and_trailers(req).await.map(|(b, _)| b)
-}
-
-/// The body and, for streamed (chunked) responses, its trailers.
-async fn read_body_and_trailers(
-    req: hyper::Request<Incoming>,
-) -> Result<(Bytes, Option<http::HeaderMap>), BodyError> {
-    match Limited::new(req.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-    {
-        Ok(b) => {
-            let trailers = b.trailers().cloned();
-            Ok((b.to_bytes(), trailers))
-        }
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(BodyError::TooLarge)
-        }
-        Err(_) => Err(BodyError::Broken),
-    }
-}
-
-/// A streamed response that failed midway reports its error in trailers:
-/// `Lambda-Runtime-Function-Error-Type` and a base64 `-Error-Body`.
-fn streamed_error(trailers: Option<&http::HeaderMap>) -> Option<Outcome> {
-    use base64::Engine;
-    let t = trailers?;
-    let error_type = t
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())?
-        .to_string();
-    let body = t
-        .get("lambda-runtime-function-error-body")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .map(Bytes::from)
-        .unwrap_or_else(|| error_body(&error_type, "The function's response stream failed"));
-    Some(Outcome::Error { body, error_type })
-}
-
-fn header_error_type(req: &hyper::Request<Incoming>) -> Option<String> {
-    req.headers()
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    let _ = write!(head, "content-length: {}\r\n\r\n", inv.payload.len());
+    let mut out = Vec::with_capacity(head.len() + inv.payload.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(&inv.payload);
+    out
 }
 
 /// The `errorType` of an error body, or `Unhandled` when it has none.
@@ -289,4 +246,386 @@ fn body_error_type(body: &[u8]) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "Unhandled".to_string())
+}
+
+/// A streamed response that failed midway reports its error in trailers:
+/// `Lambda-Runtime-Function-Error-Type` and a base64 `-Error-Body`.
+fn streamed_error(trailers: &[(String, String)]) -> Option<Outcome> {
+    use base64::Engine;
+    let get = |name: &str| {
+        trailers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let error_type = get("lambda-runtime-function-error-type")?.to_string();
+    let body = get("lambda-runtime-function-error-body")
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .map(Bytes::from)
+        .unwrap_or_else(|| error_body(&error_type, "The function's response stream failed"));
+    Some(Outcome::Error { body, error_type })
+}
+
+/// The outcome a `/response` or `/error` request reports.
+fn outcome_of(req: Req, error: bool) -> Outcome {
+    if error {
+        let error_type = req.error_type.unwrap_or_else(|| body_error_type(&req.body));
+        return Outcome::Error {
+            body: req.body,
+            error_type,
+        };
+    }
+    streamed_error(&req.trailers).unwrap_or(Outcome::Success(req.body))
+}
+
+impl Conn {
+    fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: BytesMut::with_capacity(8 * 1024),
+            sent_continue: false,
+        }
+    }
+
+    /// Reads one complete request. Cancel-safe: bytes read stay in the buffer.
+    async fn read(&mut self) -> Result<Req, ReadError> {
+        loop {
+            match self.try_parse()? {
+                Parsed::Done(req, used) => {
+                    self.buf.advance(used);
+                    self.sent_continue = false;
+                    return Ok(req);
+                }
+                Parsed::NeedBody { expect_continue } => {
+                    if expect_continue && !self.sent_continue {
+                        self.sent_continue = true;
+                        self.stream
+                            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                            .await
+                            .map_err(|_| ReadError::Closed)?;
+                    }
+                }
+                Parsed::NeedHead => {}
+            }
+            self.buf.reserve(16 * 1024);
+            match self.stream.read_buf(&mut self.buf).await {
+                Ok(0) | Err(_) => return Err(ReadError::Closed),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn try_parse(&self) -> Result<Parsed, ReadError> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        let head_len = match req.parse(&self.buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => {
+                if self.buf.len() > MAX_HEAD {
+                    return Err(ReadError::Closed);
+                }
+                return Ok(Parsed::NeedHead);
+            }
+            Err(_) => return Err(ReadError::Closed),
+        };
+        let method = match req.method {
+            Some("GET") => Method::Get,
+            Some("POST") => Method::Post,
+            _ => Method::Other,
+        };
+        let path = req.path.unwrap_or("/");
+        let path = path.split('?').next().unwrap_or(path).to_string();
+        let mut content_length: Option<usize> = None;
+        let mut chunked = false;
+        let mut expect_continue = false;
+        let mut error_type = None;
+        let mut keep_alive = req.version == Some(1);
+        for h in req.headers.iter() {
+            let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+            if h.name.eq_ignore_ascii_case("content-length") {
+                content_length = Some(value.parse().map_err(|_| ReadError::Closed)?);
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if h.name.eq_ignore_ascii_case("expect") {
+                expect_continue = value.eq_ignore_ascii_case("100-continue");
+            } else if h
+                .name
+                .eq_ignore_ascii_case("lambda-runtime-function-error-type")
+            {
+                if !value.is_empty() {
+                    error_type = Some(value.to_string());
+                }
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                let v = value.to_ascii_lowercase();
+                if v.contains("close") {
+                    keep_alive = false;
+                } else if v.contains("keep-alive") {
+                    keep_alive = true;
+                }
+            }
+        }
+        let rest = &self.buf[head_len..];
+        let (body, trailers, used) = if chunked {
+            match decode_chunked(rest)? {
+                Some((body, trailers, used)) => (body, trailers, used),
+                None => return Ok(Parsed::NeedBody { expect_continue }),
+            }
+        } else {
+            let len = content_length.unwrap_or(0);
+            if len > MAX_RESPONSE_BYTES {
+                return Err(ReadError::TooLarge);
+            }
+            if rest.len() < len {
+                return Ok(Parsed::NeedBody { expect_continue });
+            }
+            (Bytes::copy_from_slice(&rest[..len]), Vec::new(), len)
+        };
+        Ok(Parsed::Done(
+            Req {
+                method,
+                path,
+                error_type,
+                body,
+                trailers,
+                keep_alive,
+            },
+            head_len + used,
+        ))
+    }
+
+    async fn write(&mut self, data: &[u8]) -> bool {
+        self.stream.write_all(data).await.is_ok()
+    }
+}
+
+enum Parsed {
+    Done(Req, usize),
+    NeedHead,
+    NeedBody { expect_continue: bool },
+}
+
+type Chunked = (Bytes, Vec<(String, String)>, usize);
+
+/// Decodes a complete chunked body with its trailers; `None` if incomplete.
+fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ReadError> {
+    let mut body = Vec::new();
+    let mut pos = 0;
+    loop {
+        let Some(eol) = find_crlf(&data[pos..]) else {
+            return Ok(None);
+        };
+        let line = std::str::from_utf8(&data[pos..pos + eol]).map_err(|_| ReadError::Closed)?;
+        let size_text = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| ReadError::Closed)?;
+        pos += eol + 2;
+        if size == 0 {
+            // Trailers, then an empty line.
+            let mut trailers = Vec::new();
+            loop {
+                let Some(eol) = find_crlf(&data[pos..]) else {
+                    return Ok(None);
+                };
+                if eol == 0 {
+                    return Ok(Some((Bytes::from(body), trailers, pos + 2)));
+                }
+                let line = String::from_utf8_lossy(&data[pos..pos + eol]);
+                if let Some((k, v)) = line.split_once(':') {
+                    trailers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+                pos += eol + 2;
+            }
+        }
+        if body.len() + size > MAX_RESPONSE_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        if data.len() < pos + size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&data[pos..pos + size]);
+        pos += size + 2;
+    }
+}
+
+fn find_crlf(data: &[u8]) -> Option<usize> {
+    data.windows(2).position(|w| w == b"\r\n")
+}
+
+/// Serves one connection until it parks at `GET /next` or closes.
+async fn serve(shared: Arc<Shared>, mut conn: Conn) {
+    loop {
+        let req = match conn.read().await {
+            Ok(r) => r,
+            Err(ReadError::TooLarge) => {
+                let _ = conn.write(&too_large()).await;
+                return;
+            }
+            Err(ReadError::Closed) => return,
+        };
+        let keep_alive = req.keep_alive;
+        let reply = match route(&req.method, &req.path) {
+            Route::Next => {
+                shared.offer(conn);
+                return;
+            }
+            Route::InitError => {
+                let error_type = req.error_type.clone();
+                let body = req.body;
+                let error_type = error_type.unwrap_or_else(|| body_error_type(&body));
+                let body = if body.is_empty() {
+                    error_body(&error_type, "Runtime failed to initialize")
+                } else {
+                    body
+                };
+                shared
+                    .init_error
+                    .send_replace(Some(Outcome::Error { body, error_type }));
+                ACCEPTED.to_vec()
+            }
+            Route::Answer { id, error } => {
+                let id = id.to_string();
+                if shared.answer(&id, outcome_of(req, error)) {
+                    ACCEPTED.to_vec()
+                } else {
+                    invalid_id()
+                }
+            }
+            Route::NotFound => not_found(),
+        };
+        if !conn.write(&reply).await || !keep_alive {
+            return;
+        }
+    }
+}
+
+/// Hands `inv` to the runtime and waits for its answer. Returns the outcome
+/// and when the runtime picked the event up; `None` if the runtime went away
+/// without answering (the caller watches the process and the timeout).
+pub(crate) async fn deliver(shared: &Arc<Shared>, inv: Invocation) -> Option<(Outcome, Instant)> {
+    let (reply_tx, mut reply_rx) = oneshot::channel();
+    let waiting = {
+        let mut st = shared.state();
+        st.current = Some((inv.request_id.clone(), reply_tx));
+        match st.parked.take() {
+            Some(conn) => Ok(conn),
+            None => {
+                let (tx, rx) = oneshot::channel();
+                st.want = Some(tx);
+                Err(rx)
+            }
+        }
+    };
+    let mut conn = match waiting {
+        Ok(conn) => conn,
+        Err(rx) => rx.await.ok()?,
+    };
+    let picked = Instant::now();
+    let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
+    if !conn.write(&next_response(&inv, deadline)).await {
+        return reply_rx.await.ok().map(|o| (o, picked));
+    }
+    loop {
+        tokio::select! {
+            r = &mut reply_rx => {
+                // Answered on another connection; this one goes back to serving.
+                tokio::spawn(serve(shared.clone(), conn));
+                return r.ok().map(|o| (o, picked));
+            }
+            req = conn.read() => {
+                let req = match req {
+                    Ok(req) => req,
+                    Err(ReadError::TooLarge) => {
+                        let _ = conn.write(&too_large()).await;
+                        let mut st = shared.state();
+                        st.current = None;
+                        return Some((too_large_outcome(), picked));
+                    }
+                    Err(ReadError::Closed) => {
+                        return reply_rx.await.ok().map(|o| (o, picked));
+                    }
+                };
+                let keep_alive = req.keep_alive;
+                let reply = match route(&req.method, &req.path) {
+                    Route::Answer { id, error } if id == inv.request_id => {
+                        shared.state().current = None;
+                        let outcome = outcome_of(req, error);
+                        if conn.write(ACCEPTED).await && keep_alive {
+                            tokio::spawn(serve(shared.clone(), conn));
+                        }
+                        return Some((outcome, picked));
+                    }
+                    Route::Answer { .. } => invalid_id(),
+                    Route::Next => {
+                        // Asked for the next event without answering this one:
+                        // keep the connection parked and wait for an answer.
+                        shared.offer(conn);
+                        return reply_rx.await.ok().map(|o| (o, picked));
+                    }
+                    Route::InitError => {
+                        let error_type = req.error_type.clone().unwrap_or_else(|| body_error_type(&req.body));
+                        shared.init_error.send_replace(Some(Outcome::Error { body: req.body, error_type }));
+                        ACCEPTED.to_vec()
+                    }
+                    Route::NotFound => not_found(),
+                };
+                if !conn.write(&reply).await || !keep_alive {
+                    return reply_rx.await.ok().map(|o| (o, picked));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_chunked_with_trailers() {
+        let data = b"7\r\npartial\r\n3;ext=1\r\nabc\r\n0\r\nLambda-Runtime-Function-Error-Type: Error\r\n\r\nNEXT";
+        let Ok(Some((body, trailers, used))) = decode_chunked(data) else {
+            panic!("not decoded");
+        };
+        assert_eq!(&body[..], b"partialabc");
+        assert_eq!(trailers[0].0, "Lambda-Runtime-Function-Error-Type");
+        assert_eq!(&data[used..], b"NEXT");
+        assert!(matches!(decode_chunked(b"7\r\npart"), Ok(None)));
+        assert!(decode_chunked(b"zz\r\n").is_err());
+    }
+
+    #[test]
+    fn routes() {
+        assert!(matches!(
+            route(&Method::Get, "/2018-06-01/runtime/invocation/next"),
+            Route::Next
+        ));
+        assert!(matches!(
+            route(&Method::Post, "/2018-06-01/runtime/invocation/abc/response"),
+            Route::Answer {
+                id: "abc",
+                error: false
+            }
+        ));
+        assert!(matches!(
+            route(&Method::Post, "/2018-06-01/runtime/invocation/abc/error"),
+            Route::Answer {
+                id: "abc",
+                error: true
+            }
+        ));
+        assert!(matches!(
+            route(&Method::Post, "/2018-06-01/runtime/init/error"),
+            Route::InitError
+        ));
+        assert!(matches!(route(&Method::Get, "/other"), Route::NotFound));
+    }
+
+    #[test]
+    fn header_values_are_cleaned() {
+        assert_eq!(clean("a\r\nb"), "a  b");
+        assert_eq!(clean("plain"), "plain");
+    }
 }
