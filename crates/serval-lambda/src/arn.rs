@@ -32,6 +32,16 @@ pub fn valid_qualifier(s: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
+/// True for a region name shaped like AWS's (`us-east-1`, `us-gov-west-1`).
+pub fn valid_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
 const NAME_PATTERN: &str = "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?";
 
 impl FunctionRef {
@@ -72,6 +82,11 @@ impl FunctionRef {
         }
         if let Some(q) = qualifier {
             if !valid_qualifier(q) {
+                return Err(bad());
+            }
+        }
+        if let Some(r) = region {
+            if !valid_region(r) {
                 return Err(bad());
             }
         }

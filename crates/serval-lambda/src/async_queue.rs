@@ -42,6 +42,9 @@ pub struct AsyncEvent {
     pub enqueued_at: u64,
     /// Not to be run before this time, epoch ms.
     pub not_before: u64,
+    /// Throttles (and other retriable failures) so far, for back-off.
+    #[serde(default)]
+    pub throttles: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -214,8 +217,8 @@ async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
             }
         },
         Err(LambdaError::TooManyRequests { .. }) | Err(LambdaError::Internal(_)) => {
-            let throttles = event.attempt.max(1);
-            event.not_before = l.clock.now_millis() + backoff_ms(throttles);
+            event.throttles = event.throttles.saturating_add(1);
+            event.not_before = l.clock.now_millis() + backoff_ms(event.throttles - 1);
             l.queue.reschedule(key, event).await;
         }
         Err(e) => {

@@ -109,6 +109,9 @@ fn extract(zip: &[u8], dest: &Path) -> Result<()> {
     let io = |e: std::io::Error| LambdaError::Internal(format!("code extraction: {e}"));
     std::fs::create_dir_all(dest).map_err(io)?;
     let mut total: u64 = 0;
+    // Links are made last, after every file and directory, and never under
+    // another link: nothing is ever written through a link.
+    let mut links: Vec<(PathBuf, String)> = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(|_| invalid_zip())?;
         let Some(rel) = entry.enclosed_name() else {
@@ -137,22 +140,43 @@ fn extract(zip: &[u8], dest: &Path) -> Result<()> {
             )));
         }
         if is_symlink {
-            let target = String::from_utf8_lossy(&data).into_owned();
-            // Links may only point inside the package.
-            let resolved = out.parent().unwrap_or(dest).join(&target);
-            if Path::new(&target).is_absolute()
-                || !normalize(&resolved).starts_with(normalize(dest))
-            {
-                return Err(invalid_zip());
-            }
-            std::os::unix::fs::symlink(&target, &out).map_err(io)?;
+            links.push((out, String::from_utf8_lossy(&data).into_owned()));
             continue;
         }
         std::fs::write(&out, &data).map_err(io)?;
         let perm = mode.map(|m| m & 0o777).filter(|m| *m != 0).unwrap_or(0o644) | 0o444;
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(perm)).map_err(io)?;
     }
+    for (out, target) in links {
+        // Links may only point inside the package, and may not sit below
+        // another link (which would place them somewhere else).
+        let resolved = out.parent().unwrap_or(dest).join(&target);
+        if Path::new(&target).is_absolute()
+            || !normalize(&resolved).starts_with(normalize(dest))
+            || has_link_ancestor(dest, &out)
+        {
+            return Err(invalid_zip());
+        }
+        std::os::unix::fs::symlink(&target, &out).map_err(|_| invalid_zip())?;
+    }
     Ok(())
+}
+
+/// Whether any directory between `dest` and `path` is a symbolic link.
+fn has_link_ancestor(dest: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(dest) else {
+        return true;
+    };
+    let mut cur = dest.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        cur.push(c);
+        match std::fs::symlink_metadata(&cur) {
+            Ok(m) if m.file_type().is_symlink() => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 fn normalize(p: &Path) -> PathBuf {
@@ -208,6 +232,54 @@ mod tests {
         // Idempotent.
         assert_eq!(store.put(&zip)?, code);
         Ok(())
+    }
+
+    /// A zip of files and symlinks (`link: Some(target)`).
+    fn make_zip_with_links(entries: &[(&str, &[u8], Option<&str>)]) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            for (name, data, link) in entries {
+                match link {
+                    Some(target) => {
+                        w.add_symlink(*name, *target, SimpleFileOptions::default())
+                            .ok();
+                    }
+                    None => {
+                        w.start_file(*name, SimpleFileOptions::default()).ok();
+                        w.write_all(data).ok();
+                    }
+                }
+            }
+            w.finish().ok();
+        }
+        buf.into_inner()
+    }
+
+    #[test]
+    fn chained_links_cannot_escape() {
+        let dir = tempfile::tempdir().ok();
+        let Some(dir) = dir else { return };
+        let store = CodeStore::new(dir.path().join("code"));
+        let evil = make_zip_with_links(&[
+            ("l", b"", Some(".")),
+            ("l/l/l/esc", b"", Some("../../..")),
+            ("l/l/l/esc/pwned", b"owned", None),
+        ]);
+        let _ = store.put(&evil);
+        assert!(!dir.path().join("pwned").exists());
+        assert!(!dir.path().join("code").join("pwned").exists());
+        // Links alone: the second one would land (through `l`) at the top with
+        // a target outside the package.
+        let links_only =
+            make_zip_with_links(&[("l", b"", Some(".")), ("l/l/l/esc", b"", Some("../../.."))]);
+        let r = store.put(&links_only);
+        assert!(r.is_err(), "{r:?}");
+        // An ordinary relative link inside the package is fine.
+        let fine = make_zip_with_links(&[("a.txt", b"x", None), ("b", b"", Some("a.txt"))]);
+        let code = store.put(&fine).expect("a plain relative link is accepted");
+        let link = store.dir(&code.sha256_hex).join("b");
+        assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
     }
 
     #[test]

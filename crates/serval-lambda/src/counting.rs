@@ -19,8 +19,8 @@ struct Account {
 }
 
 impl Account {
-    fn reserved_total(&self) -> u32 {
-        self.reserved.values().sum()
+    fn reserved_total(&self) -> u64 {
+        self.reserved.values().map(|r| u64::from(*r)).sum()
     }
 }
 
@@ -103,7 +103,8 @@ impl Counting {
                 true
             }
             None => {
-                let pool = self.limit.saturating_sub(acct.reserved_total());
+                let pool = u64::from(self.limit).saturating_sub(acct.reserved_total());
+                let pool = u32::try_from(pool).unwrap_or(u32::MAX);
                 if acct.unreserved_in_flight >= pool {
                     return Err(throttle("ConcurrentInvocationLimitExceeded"));
                 }
@@ -138,9 +139,9 @@ impl Counting {
             .or_default();
         match reserved {
             Some(r) => {
-                let others =
-                    acct.reserved_total() - acct.reserved.get(function).copied().unwrap_or(0);
-                if (others + r) > self.limit.saturating_sub(MIN_UNRESERVED) {
+                let others = acct.reserved_total()
+                    - u64::from(acct.reserved.get(function).copied().unwrap_or(0));
+                if others + u64::from(r) > u64::from(self.limit.saturating_sub(MIN_UNRESERVED)) {
                     return Err(LambdaError::InvalidParameter(format!(
                         "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
                     )));
@@ -164,7 +165,7 @@ impl Counting {
             .get(&(account.to_string(), region.to_string()))
             .map(Account::reserved_total)
             .unwrap_or(0);
-        self.limit.saturating_sub(reserved)
+        u32::try_from(u64::from(self.limit).saturating_sub(reserved)).unwrap_or(0)
     }
 }
 
@@ -195,6 +196,7 @@ mod tests {
     fn account_limit_and_minimum_unreserved() {
         let c = Counting::new(102);
         assert!(c.set_reserved("a", "r", "big", Some(3)).is_err());
+        assert!(c.set_reserved("a", "r", "huge", Some(u32::MAX)).is_err());
         assert!(c.set_reserved("a", "r", "big", Some(2)).is_ok());
         assert_eq!(c.unreserved("a", "r"), 100);
         let slots: Vec<_> = (0..100)

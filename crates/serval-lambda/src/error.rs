@@ -20,6 +20,9 @@ pub enum LambdaError {
     /// 400: the request body is not valid JSON or has wrong types.
     #[error("{0}")]
     InvalidRequestContent(String),
+    /// 403: the caller may not touch another account's resource.
+    #[error("{0}")]
+    AccessDenied(String),
     /// 412: the RevisionId does not match.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -61,6 +64,7 @@ impl LambdaError {
             Self::Validation(_) => "ValidationException",
             Self::InvalidRequestContent(_) => "InvalidRequestContentException",
             Self::PreconditionFailed(_) => "PreconditionFailedException",
+            Self::AccessDenied(_) => "AccessDeniedException",
             Self::RequestTooLarge(_) => "RequestTooLargeException",
             Self::TooManyRequests { .. } => "TooManyRequestsException",
             Self::CodeStorageExceeded(_) => "CodeStorageExceededException",
@@ -76,6 +80,7 @@ impl LambdaError {
         match self {
             Self::NotFound(_) | Self::Unsupported(_) | Self::ProvisionedConfigNotFound(_) => 404,
             Self::Conflict(_) => 409,
+            Self::AccessDenied(_) => 403,
             Self::PreconditionFailed(_) => 412,
             Self::RequestTooLarge(_) => 413,
             Self::TooManyRequests { .. } => 429,

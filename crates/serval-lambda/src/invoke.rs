@@ -136,55 +136,67 @@ pub(crate) async fn execute(
         version: target.version.clone(),
     };
     let record = &target.record;
-    // Only a cold start needs a spec: build it lazily.
-    let make_spec = |init_type| spec_factory(l, key, record)(init_type);
-    let mut lease = match l
-        .workers
-        .acquire(&pool, &record.revision_id, make_spec, record.memory_size)
-        .await
-    {
-        Ok(lease) => lease,
-        Err(AcquireError::Throttled(e)) => return Err(e),
-        Err(AcquireError::Start(e)) if e.error_type == "Runtime.InvalidRuntime" => {
-            return Err(LambdaError::InvalidRuntime(e.message));
+    let trace_id = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0;Lineage=1",
+        l.clock.now_millis() / 1000,
+        ids::random_hex(12),
+        ids::random_hex(8)
+    );
+    let mut retried = false;
+    let (lease, report, started) = loop {
+        // Only a cold start needs a spec: build it lazily.
+        let make_spec = |init_type| spec_factory(l, key, record)(init_type);
+        let mut lease = match l
+            .workers
+            .acquire(&pool, &record.revision_id, make_spec, record.memory_size)
+            .await
+        {
+            Ok(lease) => lease,
+            Err(AcquireError::Throttled(e)) => return Err(e),
+            Err(AcquireError::Start(e)) if e.error_type == "Runtime.InvalidRuntime" => {
+                return Err(LambdaError::InvalidRuntime(e.message));
+            }
+            Err(AcquireError::Start(e)) => {
+                let message = format!("RequestId: {request_id} Error: {}", e.message);
+                let outcome = Outcome::Error {
+                    body: serval_sandbox::error_body(&e.error_type, &message),
+                    error_type: e.error_type.clone(),
+                };
+                let mut lines = vec![(
+                    l.clock.now_millis(),
+                    format!("START RequestId: {request_id} Version: {}", target.version),
+                )];
+                lines.push((l.clock.now_millis(), message));
+                lines.push((l.clock.now_millis(), format!("END RequestId: {request_id}")));
+                let group = format!("/aws/lambda/{}", key.name);
+                l.logs
+                    .append(&key.account, &key.region, &group, "startup", &lines);
+                return Ok(Execution {
+                    outcome,
+                    log_tail: want_tail.then(|| tail_base64(&lines)),
+                });
+            }
+        };
+        let inv = Invocation {
+            request_id: request_id.clone(),
+            payload: payload.clone(),
+            timeout: Duration::from_secs(u64::from(record.timeout)),
+            invoked_function_arn: target.invoked_arn.clone(),
+            trace_id: trace_id.clone(),
+            client_context: client_context.clone(),
+            cognito_identity: None,
+        };
+        let started = l.clock.now_millis();
+        let report = lease.env.invoke(inv).await;
+        // A warm environment whose runtime exited between invocations never saw
+        // this event: run it once more on a fresh environment.
+        if !report.delivered && !lease.cold && !retried {
+            retried = true;
+            l.workers.release(lease, false);
+            continue;
         }
-        Err(AcquireError::Start(e)) => {
-            let message = format!("RequestId: {request_id} Error: {}", e.message);
-            let outcome = Outcome::Error {
-                body: serval_sandbox::error_body(&e.error_type, &message),
-                error_type: e.error_type.clone(),
-            };
-            let mut lines = vec![(
-                l.clock.now_millis(),
-                format!("START RequestId: {request_id} Version: {}", target.version),
-            )];
-            lines.push((l.clock.now_millis(), message));
-            lines.push((l.clock.now_millis(), format!("END RequestId: {request_id}")));
-            let group = format!("/aws/lambda/{}", key.name);
-            l.logs
-                .append(&key.account, &key.region, &group, "startup", &lines);
-            return Ok(Execution {
-                outcome,
-                log_tail: want_tail.then(|| tail_base64(&lines)),
-            });
-        }
+        break (lease, report, started);
     };
-    let inv = Invocation {
-        request_id: request_id.clone(),
-        payload,
-        timeout: Duration::from_secs(u64::from(record.timeout)),
-        invoked_function_arn: target.invoked_arn.clone(),
-        trace_id: format!(
-            "Root=1-{:08x}-{};Parent={};Sampled=0;Lineage=1",
-            l.clock.now_millis() / 1000,
-            ids::random_hex(12),
-            ids::random_hex(8)
-        ),
-        client_context,
-        cognito_identity: None,
-    };
-    let started = l.clock.now_millis();
-    let report = lease.env.invoke(inv).await;
     let now = l.clock.now_millis();
     let mut lines = Vec::with_capacity(report.log_lines.len() + 4);
     lines.push((
@@ -245,8 +257,8 @@ fn check_json(payload: &[u8]) -> Result<()> {
 }
 
 /// Invoke.
-pub async fn invoke(l: &Lambda, ctx: &RequestContext, input: InvokeInput) -> Result<Response> {
-    let key = l.key(ctx, &input.function);
+pub async fn invoke(l: &Arc<Lambda>, ctx: &RequestContext, input: InvokeInput) -> Result<Response> {
+    let key = l.key(ctx, &input.function)?;
     let target = resolve(l, &key, input.function.qualifier.as_deref())?;
     match input.invocation_type {
         InvocationType::DryRun => Ok(Response::empty(204)),
@@ -268,6 +280,7 @@ pub async fn invoke(l: &Lambda, ctx: &RequestContext, input: InvokeInput) -> Res
                     attempt: 0,
                     enqueued_at: l.clock.now_millis(),
                     not_before: 0,
+                    throttles: 0,
                 })
                 .await?;
             Ok(Response::empty(202))
@@ -284,15 +297,18 @@ pub async fn invoke(l: &Lambda, ctx: &RequestContext, input: InvokeInput) -> Res
             } else {
                 input.payload
             };
-            let exec = execute(
-                l,
-                &target,
-                ctx.request_id.clone(),
-                payload,
-                input.client_context,
-                input.tail,
-            )
-            .await?;
+            // The invocation runs in its own task: a caller that hangs up does
+            // not stop the function (as on AWS), it only stops waiting.
+            let l = l.clone();
+            let request_id = ctx.request_id.clone();
+            let (client_context, tail) = (input.client_context, input.tail);
+            let (exec, target) = tokio::spawn(async move {
+                let exec = execute(&l, &target, request_id, payload, client_context, tail).await;
+                (exec, target)
+            })
+            .await
+            .map_err(|e| LambdaError::Internal(format!("invocation task failed: {e}")))?;
+            let exec = exec?;
             let mut resp = match exec.outcome {
                 Outcome::Success(body) => Response::bytes(200, "application/json", body),
                 Outcome::Error { body, .. } => Response::bytes(200, "application/json", body)

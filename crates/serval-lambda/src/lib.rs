@@ -161,15 +161,33 @@ impl Lambda {
         std::fs::read(self.code.zip_path(hex)).ok()
     }
 
-    pub(crate) fn key(&self, ctx: &RequestContext, f: &arn::FunctionRef) -> FnKey {
-        FnKey {
-            account: f.account.clone().unwrap_or_else(|| ctx.account_id.clone()),
-            region: f.region.clone().unwrap_or_else(|| ctx.region.clone()),
+    /// The caller's function a reference names. An ARN of another account
+    /// is refused as AWS does without a resource policy; one of another
+    /// region names a function that is not in this region.
+    pub(crate) fn key(&self, ctx: &RequestContext, f: &arn::FunctionRef) -> Result<FnKey> {
+        let key = FnKey {
+            account: ctx.account_id.clone(),
+            region: ctx.region.clone(),
             name: f.name.clone(),
+        };
+        if let Some(account) = f.account.as_deref().filter(|a| *a != ctx.account_id) {
+            let arn =
+                arn::function_arn(f.region.as_deref().unwrap_or(&ctx.region), account, &f.name);
+            return Err(LambdaError::AccessDenied(format!(
+                "User: arn:aws:iam::{}:root is not authorized to perform this action on resource: {arn} because no resource-based policy allows it",
+                ctx.account_id
+            )));
         }
+        if let Some(region) = f.region.as_deref().filter(|r| *r != ctx.region) {
+            return Err(LambdaError::NotFound(format!(
+                "Function not found: {}",
+                arn::function_arn(region, &key.account, &f.name)
+            )));
+        }
+        Ok(key)
     }
 
-    async fn handle(&self, ctx: &RequestContext, op: LambdaOp) -> Result<Response> {
+    async fn handle(self: &Arc<Self>, ctx: &RequestContext, op: LambdaOp) -> Result<Response> {
         use ops::{aliases, concurrency, functions, tags, versions};
         match op {
             LambdaOp::CreateFunction(input) => functions::create(self, ctx, *input).await,

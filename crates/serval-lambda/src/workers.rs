@@ -95,6 +95,9 @@ pub struct WorkerManager {
     placement: Arc<Placement>,
     pools: Mutex<HashMap<PoolKey, Pool>>,
     idle_timeout: Duration,
+    /// One provisioning run at a time, so concurrent requests do not both
+    /// start the missing environments.
+    provisioning: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -116,6 +119,7 @@ impl WorkerManager {
             placement,
             pools: Mutex::new(HashMap::new()),
             idle_timeout,
+            provisioning: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -246,7 +250,13 @@ impl WorkerManager {
     /// Returns an environment after an invocation.
     pub fn release(&self, lease: Lease, reusable: bool) {
         let mut pools = lock(&self.pools);
+        // A provisioned environment beyond a lowered target is not kept.
+        let surplus = lease.provisioned
+            && pools
+                .get(&lease.key)
+                .is_some_and(|p| p.provisioned_live > p.provisioned_target);
         let keep = reusable
+            && !surplus
             && lease.env.is_alive()
             && pools
                 .get(&lease.key)
@@ -335,6 +345,7 @@ impl WorkerManager {
         spec: impl Fn(&'static str) -> EnvSpec,
         memory_mb: u32,
     ) -> u32 {
+        let _one_at_a_time = self.provisioning.lock().await;
         let (missing, surplus) = {
             let mut pools = lock(&self.pools);
             let pool = pools
@@ -421,10 +432,10 @@ impl WorkerManager {
 
 fn retire_all(victims: Vec<Idle>) {
     for v in victims {
+        // The memory is free for the next environment at once; the process
+        // gets its grace period in the background.
         let Idle { env, placed, .. } = v;
-        tokio::spawn(async move {
-            env.shutdown().await;
-            drop(placed);
-        });
+        drop(placed);
+        tokio::spawn(env.shutdown());
     }
 }

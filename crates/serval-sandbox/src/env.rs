@@ -270,6 +270,7 @@ impl Environment {
                     log_lines: lines,
                     reusable: false,
                     timed_out: false,
+                    delivered: false,
                 };
             }
         };
@@ -297,6 +298,7 @@ impl Environment {
                     log_lines: lines,
                     reusable: false,
                     timed_out: true,
+                    delivered: true,
                 };
             }
             _ = wait_exit(&mut exited) => None,
@@ -315,6 +317,7 @@ impl Environment {
                 log_lines: self.logs.take().await,
                 reusable: self.exited.borrow().is_none(),
                 timed_out: false,
+                delivered: true,
             },
             None => {
                 let status = self.exited.borrow().clone().unwrap_or_default();
@@ -352,6 +355,7 @@ impl Environment {
             log_lines: self.logs.take().await,
             reusable: false,
             timed_out: false,
+            delivered: self.shared.picked(),
         }
     }
 
@@ -397,15 +401,16 @@ impl Environment {
     }
 
     fn signal(&self, sig: i32) {
+        // The whole process group, even after the runtime itself exited:
+        // children it left behind are still in the group.
         if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
-            if self.exited.borrow().is_none() {
-                // SAFETY: kill(2) with a negative pid signals the process group
-                // we created for this child (process_group(0)); it has no
-                // memory-safety preconditions.
-                #[allow(unsafe_code)]
-                unsafe {
-                    libc::kill(-pid, sig);
-                }
+            // SAFETY: kill(2) with a negative pid signals the process group we
+            // created for this child (process_group(0)); it has no
+            // memory-safety preconditions, and ESRCH once the group is empty
+            // is harmless.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(-pid, sig);
             }
         }
     }

@@ -71,6 +71,9 @@ pub struct InvokeReport {
     pub reusable: bool,
     /// True when the invocation ended by timing out.
     pub timed_out: bool,
+    /// False when the runtime never took the event (it exited first): the
+    /// invocation may be retried on another environment.
+    pub delivered: bool,
 }
 
 /// Builds AWS's JSON error body for platform-reported errors.

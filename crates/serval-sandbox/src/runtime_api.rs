@@ -18,6 +18,8 @@ use tokio::sync::{oneshot, watch};
 
 /// The most header bytes a runtime may send with one request.
 const MAX_HEAD: usize = 64 * 1024;
+/// Connections one runtime may hold open at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 16;
 
 /// State shared between the environment and its Runtime API.
 pub(crate) struct Shared {
@@ -36,6 +38,8 @@ struct State {
     want: Option<oneshot::Sender<Conn>>,
     /// The invocation handed out and not yet answered.
     current: Option<(String, oneshot::Sender<Outcome>)>,
+    /// Whether the runtime has taken the current invocation's event.
+    picked: bool,
 }
 
 impl Shared {
@@ -52,6 +56,11 @@ impl Shared {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         }
+    }
+
+    /// Whether the runtime took the last event handed to [`deliver`].
+    pub(crate) fn picked(&self) -> bool {
+        self.state().picked
     }
 
     /// A connection waits for an event: hand it to the waiting invoker, or
@@ -89,13 +98,23 @@ pub(crate) async fn start(
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let task = tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let stream = match listener.accept().await {
+                Ok((s, _)) => s,
+                Err(_) => {
+                    // Out of descriptors or similar: do not spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            let Ok(permit) = limit.clone().try_acquire_owned() else {
+                drop(stream);
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            tokio::spawn(serve(shared.clone(), Conn::new(stream)));
+            tokio::spawn(serve(shared.clone(), Conn::new(stream, Some(permit))));
         }
     });
     Ok((addr, task))
@@ -106,6 +125,8 @@ pub(crate) struct Conn {
     stream: TcpStream,
     buf: BytesMut,
     sent_continue: bool,
+    /// Counts this connection against [`MAX_CONNECTIONS`] while it lives.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// A parsed request with its complete body.
@@ -283,11 +304,12 @@ fn outcome_of(req: Req, error: bool) -> Outcome {
 }
 
 impl Conn {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: TcpStream, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
         Self {
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
             sent_continue: false,
+            _permit: permit,
         }
     }
 
@@ -509,6 +531,7 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, inv: Invocation) -> Option<(Ou
     let waiting = {
         let mut st = shared.state();
         st.current = Some((inv.request_id.clone(), reply_tx));
+        st.picked = false;
         match st.parked.take() {
             Some(conn) => Ok(conn),
             None => {
@@ -522,6 +545,7 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, inv: Invocation) -> Option<(Ou
         Ok(conn) => conn,
         Err(rx) => rx.await.ok()?,
     };
+    shared.state().picked = true;
     let picked = Instant::now();
     let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
     if !conn.write(&next_response(&inv, deadline)).await {

@@ -31,7 +31,16 @@ fn parse_scope(scope: &str) -> Option<Credential> {
     let region = parts.next()?.to_string();
     let service = parts.next()?.to_string();
     let terminator = parts.next()?;
-    if access_key_id.is_empty() || region.is_empty() || terminator != "aws4_request" {
+    if access_key_id.is_empty() || terminator != "aws4_request" {
+        return None;
+    }
+    // The region names a namespace in the store: only AWS's shape is accepted.
+    let region_ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
         return None;
     }
     Some(Credential {

@@ -18,6 +18,16 @@ use tokio::sync::watch;
 
 /// The largest request body the edge reads (a 50 MB zip, base64-encoded).
 pub const MAX_BODY: usize = 80 * 1024 * 1024;
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Megabytes of request bodies held in memory at once, across connections.
+const BODY_BUDGET_MB: u32 = 1024;
+
+/// Memory for request bodies, in megabytes, shared by every connection.
+fn body_budget() -> &'static tokio::sync::Semaphore {
+    static BUDGET: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    BUDGET.get_or_init(|| tokio::sync::Semaphore::new(BODY_BUDGET_MB as usize))
+}
 
 /// Serves `router` on `listener` until `shutdown` turns true.
 pub async fn serve(
@@ -57,7 +67,51 @@ pub async fn serve(
 
 async fn handle(router: &Router, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    // Bodies of a megabyte or more wait for memory; small ones (most
+    // requests, chunked ones are capped by MAX_BODY) go straight through.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(MAX_BODY);
+    let _budget = if declared >= 1024 * 1024 {
+        let mb = u32::try_from(declared.div_ceil(1024 * 1024)).unwrap_or(BODY_BUDGET_MB);
+        match tokio::time::timeout(BODY_TIMEOUT, body_budget().acquire_many(mb)).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let err = AwsError::new(
+                    "ServiceUnavailableException",
+                    503,
+                    "Serval is busy receiving other large requests; retry later",
+                )
+                .with_header("Retry-After", "1");
+                return into_hyper(crate::error_render::render(
+                    &err,
+                    crate::Protocol::RestJson,
+                    "",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let collected =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
+    let Ok(collected) = collected else {
+        let err = AwsError::new(
+            "RequestTimeoutException",
+            408,
+            "The request body was not received in time",
+        );
+        return into_hyper(crate::error_render::render(
+            &err,
+            crate::Protocol::RestJson,
+            "",
+        ));
+    };
+    let body = match collected {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             let too_large = e

@@ -78,7 +78,7 @@ pub async fn create(
     fref: &FunctionRef,
     input: AliasInput,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let name = input.name.clone().unwrap_or_default();
     check_name(&name)?;
     let version = input
@@ -117,7 +117,7 @@ pub async fn create(
 
 /// GetAlias.
 pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
         let a = f
@@ -136,12 +136,13 @@ pub async fn update(
     name: &str,
     input: AliasInput,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
-    let alias = l
+    let key = l.key(ctx, fref)?;
+    let (alias, moved) = l
         .registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
             let mut a = f.aliases.get(name).cloned().ok_or_else(|| alias_not_found(&key, name))?;
+            let old_version = a.function_version.clone();
             if let Some(r) = &input.revision_id {
                 if *r != a.revision_id {
                     return Err(LambdaError::PreconditionFailed(
@@ -161,9 +162,16 @@ pub async fn update(
             check_target(&f, &key, &a.function_version, &a.routing)?;
             a.revision_id = ids::uuid_v4();
             f.aliases.insert(name.to_string(), a.clone());
-            Ok((Some(f), a))
+            // Provisioned concurrency follows the alias to its new version.
+            let moved = (f.provisioned.contains_key(name) && old_version != a.function_version)
+                .then(|| (f.clone(), old_version, a.function_version.clone()));
+            Ok((Some(f), (a, moved)))
         })
         .await?;
+    if let Some((f, old, new)) = moved {
+        super::concurrency::sync_version(l, &key, &f, &old);
+        super::concurrency::sync_version(l, &key, &f, &new);
+    }
     ok(200, &alias.to_configuration(&key.arn()))
 }
 
@@ -174,15 +182,20 @@ pub async fn delete(
     fref: &FunctionRef,
     name: &str,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
-    l.registry
+    let key = l.key(ctx, fref)?;
+    let freed = l
+        .registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            f.aliases.remove(name);
-            f.provisioned.remove(name);
-            Ok((Some(f), ()))
+            let version = f.aliases.remove(name).map(|a| a.function_version);
+            let had_provisioned = f.provisioned.remove(name).is_some();
+            let freed = version.filter(|_| had_provisioned).map(|v| (f.clone(), v));
+            Ok((Some(f), freed))
         })
         .await?;
+    if let Some((f, version)) = freed {
+        super::concurrency::sync_version(l, &key, &f, &version);
+    }
     Ok(Response::empty(204))
 }
 
@@ -194,7 +207,7 @@ pub fn list(
     version: Option<&str>,
     page: &Page,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
         Ok::<_, LambdaError>(

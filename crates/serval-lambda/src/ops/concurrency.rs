@@ -21,7 +21,7 @@ pub async fn put_reserved(
     n: i64,
 ) -> Result<Response> {
     unqualified(fref)?;
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     if n < 0 {
         return Err(crate::error::validation(
             &n.to_string(),
@@ -50,7 +50,7 @@ pub async fn put_reserved(
 /// GetFunctionConcurrency.
 pub fn get_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
     unqualified(fref)?;
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
         match f.rec.reserved_concurrency {
@@ -67,7 +67,7 @@ pub async fn delete_reserved(
     fref: &FunctionRef,
 ) -> Result<Response> {
     unqualified(fref)?;
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     l.registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
@@ -152,17 +152,21 @@ fn describe(l: &Lambda, key: &FnKey, f: &Function, p: &ProvisionedRecord, with_a
     v
 }
 
-/// Starts (or trims) the provisioned environments of one qualifier.
-fn spawn_provision(l: &Lambda, key: &FnKey, f: &Function, qualifier: &str, target: u32) {
-    let Ok(version) = target_version(f, key, qualifier) else {
+/// Brings a version's provisioned environments to the total its qualifiers
+/// (the version itself and aliases on it) ask for.
+pub(crate) fn sync_version(l: &Lambda, key: &FnKey, f: &Function, version: &str) {
+    let Some(record) = f.version(version).cloned() else {
         return;
     };
-    let Some(record) = f.version(&version).cloned() else {
-        return;
-    };
+    let target: u32 = f
+        .provisioned
+        .values()
+        .filter(|p| target_version(f, key, &p.qualifier).ok().as_deref() == Some(version))
+        .map(|p| p.requested)
+        .fold(0u32, u32::saturating_add);
     let pool = PoolKey {
         function: key.clone(),
-        version,
+        version: version.to_string(),
     };
     let factory = invoke::spec_factory(l, key, &record);
     let workers = l.workers.clone();
@@ -179,13 +183,20 @@ fn spawn_provision(l: &Lambda, key: &FnKey, f: &Function, qualifier: &str, targe
     });
 }
 
+/// Starts (or trims) the provisioned environments behind one qualifier.
+fn spawn_provision(l: &Lambda, key: &FnKey, f: &Function, qualifier: &str) {
+    if let Ok(version) = target_version(f, key, qualifier) {
+        sync_version(l, key, f, &version);
+    }
+}
+
 /// Restarts provisioned environments after a restart of Serval.
 pub(crate) fn restore_provisioned(l: &Arc<Lambda>) {
     for key in l.registry.keys() {
         l.registry.read(&key, |f| {
             if let Some(f) = f {
                 for p in f.provisioned.values() {
-                    spawn_provision(l, &key, f, &p.qualifier, p.requested);
+                    spawn_provision(l, &key, f, &p.qualifier);
                 }
             }
         });
@@ -199,7 +210,7 @@ pub async fn put_provisioned(
     fref: &FunctionRef,
     n: i64,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let q = published_qualifier(fref, true)?;
     if n < 1 {
         return Err(crate::error::validation(
@@ -235,7 +246,7 @@ pub async fn put_provisioned(
             Ok((Some(f.clone()), (f, rec)))
         })
         .await?;
-    spawn_provision(l, &key, &f, &q, n);
+    spawn_provision(l, &key, &f, &q);
     let mut out = describe(l, &key, &f, &rec, false);
     out["Status"] = json!("IN_PROGRESS");
     ok(202, &out)
@@ -243,7 +254,7 @@ pub async fn put_provisioned(
 
 /// GetProvisionedConcurrencyConfig.
 pub fn get_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let q = published_qualifier(fref, false)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
@@ -259,7 +270,7 @@ pub async fn delete_provisioned(
     ctx: &RequestContext,
     fref: &FunctionRef,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let q = published_qualifier(fref, false)?;
     let removed = l
         .registry
@@ -274,7 +285,7 @@ pub async fn delete_provisioned(
         })
         .await?;
     if let Some(f) = removed {
-        spawn_provision(l, &key, &f, &q, 0);
+        spawn_provision(l, &key, &f, &q);
     }
     Ok(Response::empty(204))
 }
@@ -286,7 +297,7 @@ pub fn list_provisioned(
     fref: &FunctionRef,
     page: &Page,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
         Ok::<_, LambdaError>(
@@ -310,7 +321,7 @@ pub fn account_settings(l: &Lambda, ctx: &RequestContext) -> Result<Response> {
         200,
         &json!({
             "AccountLimit": {
-                "TotalCodeSize": 80_530_636_800u64,
+                "TotalCodeSize": super::functions::TOTAL_CODE_SIZE,
                 "CodeSizeUnzipped": crate::code::MAX_UNZIPPED,
                 "CodeSizeZipped": crate::code::MAX_ZIPPED,
                 "ConcurrentExecutions": l.counting.limit(),

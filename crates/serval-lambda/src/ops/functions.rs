@@ -38,6 +38,34 @@ pub(crate) fn resolve(
     }
 }
 
+/// The account's code storage limit (AWS: 75 GB).
+pub(crate) const TOTAL_CODE_SIZE: u64 = 80_530_636_800;
+
+/// Checks the account's code storage, then stores and extracts the zip off
+/// the async threads (extraction can take a while).
+async fn store_code(
+    l: &Lambda,
+    account: &str,
+    region: &str,
+    zip: Vec<u8>,
+) -> Result<crate::code::StoredCode> {
+    let used: u64 = l
+        .registry
+        .list(account, region)
+        .iter()
+        .map(|f| f.latest.code_size + f.versions.values().map(|v| v.code_size).sum::<u64>())
+        .sum();
+    if used + zip.len() as u64 > TOTAL_CODE_SIZE {
+        return Err(LambdaError::CodeStorageExceeded(format!(
+            "Code storage limit exceeded: the account uses {used} of {TOTAL_CODE_SIZE} bytes."
+        )));
+    }
+    let code = l.code.clone();
+    tokio::task::spawn_blocking(move || code.put(&zip))
+        .await
+        .map_err(|e| LambdaError::Internal(format!("code extraction failed: {e}")))?
+}
+
 /// A configuration with `FunctionArn` qualified the way the caller asked:
 /// `$LATEST` and aliases keep their qualifier, versions their number.
 pub(crate) fn shown_as(
@@ -95,7 +123,7 @@ pub async fn create(
             "Function name cannot contain a qualifier when creating a function.".into(),
         ));
     }
-    let key = l.key(ctx, &fref);
+    let key = l.key(ctx, &fref)?;
     if input.package_type.as_deref() == Some("Image") {
         return Err(LambdaError::InvalidParameter(
             "Serval runs Zip packages only; container images are not supported.".into(),
@@ -145,7 +173,7 @@ pub async fn create(
             key.name
         )));
     }
-    let code = l.code.put(&zip)?;
+    let code = store_code(l, &key.account, &key.region, zip).await?;
     let now = l.clock.now_millis();
     let latest = VersionRecord {
         function_name: key.name.clone(),
@@ -214,7 +242,7 @@ pub async fn create(
 
 /// GetFunction.
 pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
         let v = resolve(f, &key, fref.qualifier.as_deref())?;
@@ -237,7 +265,7 @@ pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Respo
 
 /// GetFunctionConfiguration.
 pub fn get_configuration(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, fref.qualifier.as_deref()))?;
         let v = resolve(f, &key, fref.qualifier.as_deref())?;
@@ -291,7 +319,7 @@ pub async fn update_code(
     input: UpdateCodeInput,
 ) -> Result<Response> {
     no_qualifier(fref)?;
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     if !l.registry.read(&key, |f| f.is_some()) {
         return Err(not_found(&key, None));
     }
@@ -304,7 +332,7 @@ pub async fn update_code(
         Some(a) => Some(validate::architectures(a)?),
         None => None,
     };
-    let code = l.code.put(&zip)?;
+    let code = store_code(l, &key.account, &key.region, zip).await?;
     if input.dry_run {
         return l.registry.read(&key, |f| {
             let f = f.ok_or_else(|| not_found(&key, None))?;
@@ -349,7 +377,7 @@ pub async fn update_configuration(
     input: UpdateConfigInput,
 ) -> Result<Response> {
     no_qualifier(fref)?;
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     if let Some(r) = &input.runtime {
         validate::runtime(r)?;
     }
@@ -446,7 +474,7 @@ fn retire_latest_and_show(l: &Lambda, key: &FnKey, shown: &VersionRecord) -> Res
 
 /// DeleteFunction (whole function, or one version with a qualifier).
 pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     match fref.qualifier.as_deref() {
         None => {
             l.registry

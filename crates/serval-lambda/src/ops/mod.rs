@@ -20,17 +20,19 @@ pub(crate) fn paginate<T>(
     items: Vec<T>,
     page: &crate::api::Page,
     default: usize,
-) -> (Vec<T>, Option<String>) {
-    let start = page
-        .marker
-        .as_deref()
-        .and_then(|m| m.parse::<usize>().ok())
-        .unwrap_or(0);
+) -> crate::error::Result<(Vec<T>, Option<String>)> {
+    let start = match page.marker.as_deref() {
+        None | Some("") => 0,
+        Some(m) => m.parse::<usize>().map_err(|_| {
+            crate::error::LambdaError::InvalidParameter(format!("Invalid Marker: {m}"))
+        })?,
+    };
     let size = page.max_items.unwrap_or(default);
     let total = items.len();
+    let end = start.saturating_add(size);
     let out: Vec<T> = items.into_iter().skip(start).take(size).collect();
-    let next = (start + size < total).then(|| (start + size).to_string());
-    (out, next)
+    let next = (end < total).then(|| end.to_string());
+    Ok((out, next))
 }
 
 /// A paged list response: `{field: [...], "NextMarker": ...}`.
@@ -39,7 +41,7 @@ pub(crate) fn page_response(
     all: Vec<Value>,
     page: &crate::api::Page,
 ) -> crate::error::Result<Response> {
-    let (items, next) = paginate(all, page, 50);
+    let (items, next) = paginate(all, page, 50)?;
     let mut out = serde_json::Map::new();
     out.insert(field.to_string(), Value::Array(items));
     if let Some(n) = next {

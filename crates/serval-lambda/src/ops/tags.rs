@@ -42,7 +42,7 @@ fn key_of(l: &Lambda, ctx: &RequestContext, arn: &str) -> Result<FnKey> {
             "Tags are not supported on function versions or aliases.".into(),
         ));
     }
-    Ok(l.key(ctx, &f))
+    l.key(ctx, &f)
 }
 
 /// TagResource.

@@ -62,7 +62,7 @@ pub async fn publish(
     fref: &FunctionRef,
     input: PublishVersionInput,
 ) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let now = l.clock.now_millis();
     let v = l
         .registry
@@ -92,7 +92,7 @@ pub async fn publish(
 
 /// ListVersionsByFunction.
 pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -> Result<Response> {
-    let key = l.key(ctx, fref);
+    let key = l.key(ctx, fref)?;
     let all = l.registry.read(&key, |f| {
         let f = f.ok_or_else(|| not_found(&key, None))?;
         let mut all =
