@@ -58,7 +58,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
     let mut after: Option<String> = None;
     loop {
         let mut path = format!(
-            "/_serval/logs/{}?account={}&region={}&limit=1000",
+            "/_serval/logs/{}?account={}&region={}&limit=100",
             args.function, args.account, args.region
         );
         if let Some(a) = &after {
@@ -75,7 +75,7 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
         if let Some(n) = page["next"].as_str() {
             after = Some(n.to_string());
         }
-        if events.len() < 1000 {
+        if events.is_empty() {
             if !args.follow {
                 return Ok(());
             }

@@ -176,8 +176,8 @@ fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant)
             let limit = req
                 .query_param("limit")
                 .and_then(|l| l.parse().ok())
-                .unwrap_or(1000usize)
-                .min(10_000);
+                .unwrap_or(100usize)
+                .min(1_000);
             let (events, next) =
                 lambda.read_logs(&account, &region, function, after.as_deref(), limit);
             if events.is_empty()
