@@ -316,7 +316,7 @@ impl Conn {
     /// Reads one complete request. Cancel-safe: bytes read stay in the buffer.
     async fn read(&mut self) -> Result<Req, ReadError> {
         loop {
-            match self.try_parse()? {
+            match parse_request(&self.buf)? {
                 Parsed::Done(req, used) => {
                     self.buf.advance(used);
                     self.sent_continue = false;
@@ -341,87 +341,89 @@ impl Conn {
         }
     }
 
-    fn try_parse(&self) -> Result<Parsed, ReadError> {
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        let head_len = match req.parse(&self.buf) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => {
-                if self.buf.len() > MAX_HEAD {
-                    return Err(ReadError::Closed);
-                }
-                return Ok(Parsed::NeedHead);
-            }
-            Err(_) => return Err(ReadError::Closed),
-        };
-        let method = match req.method {
-            Some("GET") => Method::Get,
-            Some("POST") => Method::Post,
-            _ => Method::Other,
-        };
-        let path = req.path.unwrap_or("/");
-        let path = path.split('?').next().unwrap_or(path).to_string();
-        let mut content_length: Option<usize> = None;
-        let mut chunked = false;
-        let mut expect_continue = false;
-        let mut error_type = None;
-        let mut keep_alive = req.version == Some(1);
-        for h in req.headers.iter() {
-            let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-            if h.name.eq_ignore_ascii_case("content-length") {
-                content_length = Some(value.parse().map_err(|_| ReadError::Closed)?);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.to_ascii_lowercase().contains("chunked");
-            } else if h.name.eq_ignore_ascii_case("expect") {
-                expect_continue = value.eq_ignore_ascii_case("100-continue");
-            } else if h
-                .name
-                .eq_ignore_ascii_case("lambda-runtime-function-error-type")
-            {
-                if !value.is_empty() {
-                    error_type = Some(value.to_string());
-                }
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                let v = value.to_ascii_lowercase();
-                if v.contains("close") {
-                    keep_alive = false;
-                } else if v.contains("keep-alive") {
-                    keep_alive = true;
-                }
-            }
-        }
-        let rest = &self.buf[head_len..];
-        let (body, trailers, used) = if chunked {
-            match decode_chunked(rest)? {
-                Some((body, trailers, used)) => (body, trailers, used),
-                None => return Ok(Parsed::NeedBody { expect_continue }),
-            }
-        } else {
-            let len = content_length.unwrap_or(0);
-            if len > MAX_RESPONSE_BYTES {
-                return Err(ReadError::TooLarge);
-            }
-            if rest.len() < len {
-                return Ok(Parsed::NeedBody { expect_continue });
-            }
-            (Bytes::copy_from_slice(&rest[..len]), Vec::new(), len)
-        };
-        Ok(Parsed::Done(
-            Req {
-                method,
-                path,
-                error_type,
-                body,
-                trailers,
-                keep_alive,
-            },
-            head_len + used,
-        ))
-    }
-
     async fn write(&mut self, data: &[u8]) -> bool {
         self.stream.write_all(data).await.is_ok()
     }
+}
+
+/// Parses one request from the start of `buf`: complete (with its length),
+/// or what is still missing. Never panics, whatever the bytes.
+fn parse_request(buf: &[u8]) -> Result<Parsed, ReadError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > MAX_HEAD {
+                return Err(ReadError::Closed);
+            }
+            return Ok(Parsed::NeedHead);
+        }
+        Err(_) => return Err(ReadError::Closed),
+    };
+    let method = match req.method {
+        Some("GET") => Method::Get,
+        Some("POST") => Method::Post,
+        _ => Method::Other,
+    };
+    let path = req.path.unwrap_or("/");
+    let path = path.split('?').next().unwrap_or(path).to_string();
+    let mut content_length: Option<usize> = None;
+    let mut chunked = false;
+    let mut expect_continue = false;
+    let mut error_type = None;
+    let mut keep_alive = req.version == Some(1);
+    for h in req.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            content_length = Some(value.parse().map_err(|_| ReadError::Closed)?);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = value.to_ascii_lowercase().contains("chunked");
+        } else if h.name.eq_ignore_ascii_case("expect") {
+            expect_continue = value.eq_ignore_ascii_case("100-continue");
+        } else if h
+            .name
+            .eq_ignore_ascii_case("lambda-runtime-function-error-type")
+        {
+            if !value.is_empty() {
+                error_type = Some(value.to_string());
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            let v = value.to_ascii_lowercase();
+            if v.contains("close") {
+                keep_alive = false;
+            } else if v.contains("keep-alive") {
+                keep_alive = true;
+            }
+        }
+    }
+    let rest = &buf[head_len..];
+    let (body, trailers, used) = if chunked {
+        match decode_chunked(rest)? {
+            Some((body, trailers, used)) => (body, trailers, used),
+            None => return Ok(Parsed::NeedBody { expect_continue }),
+        }
+    } else {
+        let len = content_length.unwrap_or(0);
+        if len > MAX_RESPONSE_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        if rest.len() < len {
+            return Ok(Parsed::NeedBody { expect_continue });
+        }
+        (Bytes::copy_from_slice(&rest[..len]), Vec::new(), len)
+    };
+    Ok(Parsed::Done(
+        Req {
+            method,
+            path,
+            error_type,
+            body,
+            trailers,
+            keep_alive,
+        },
+        head_len + used,
+    ))
 }
 
 enum Parsed {
@@ -461,7 +463,7 @@ fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ReadError> {
                 pos += eol + 2;
             }
         }
-        if body.len() + size > MAX_RESPONSE_BYTES {
+        if body.len().saturating_add(size) > MAX_RESPONSE_BYTES {
             return Err(ReadError::TooLarge);
         }
         if data.len() < pos + size + 2 {
@@ -645,6 +647,46 @@ mod tests {
             Route::InitError
         ));
         assert!(matches!(route(&Method::Get, "/other"), Route::NotFound));
+    }
+
+    /// A tiny deterministic generator for the robustness test below.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn parser_survives_garbage_and_mutations() {
+        let seeds: [&[u8]; 3] = [
+            b"POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            b"POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTrailer: X\r\n\r\n5\r\nhello\r\n0\r\nX: y\r\n\r\n",
+            b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n",
+        ];
+        for seed in seeds {
+            assert!(matches!(parse_request(seed), Ok(Parsed::Done(_, n)) if n == seed.len()));
+        }
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for i in 0..20_000 {
+            let mut data = seeds[i % seeds.len()].to_vec();
+            for _ in 0..(rng.next() % 6) {
+                let pos = (rng.next() as usize) % data.len();
+                match rng.next() % 3 {
+                    0 => data[pos] = rng.next() as u8,
+                    1 => data.truncate(pos),
+                    _ => data.insert(pos, rng.next() as u8),
+                }
+                if data.is_empty() {
+                    break;
+                }
+            }
+            // Must not panic; any answer is fine.
+            let _ = parse_request(&data);
+        }
     }
 
     #[test]
