@@ -171,7 +171,7 @@ def error_of(exc) -> tuple[str, int, dict]:
 def make_client(endpoint: str, service: str = "lambda", access_key: str = "test", **config):
     cfg = dict(
         region_name=REGION,
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=5,
         read_timeout=120,
         max_pool_connections=32,
