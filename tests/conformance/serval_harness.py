@@ -190,8 +190,10 @@ def make_client(endpoint: str, service: str = "lambda", access_key: str = "test"
 class ServalProcess:
     """One `serval serve` process on 127.0.0.1, ephemeral or on a data dir."""
 
-    def __init__(self, data_dir: Path | None = None, extra_args: Iterable[str] = (), port: int | None = None):
+    def __init__(self, data_dir: Path | None = None, extra_args: Iterable[str] = (), port: int | None = None,
+                 env: dict | None = None):
         self.binary = serval_bin()
+        self.env_overrides = dict(env or {})
         self.data_dir = Path(data_dir) if data_dir else None
         self.extra_args = list(extra_args)
         self.port = port or free_port()
@@ -221,6 +223,7 @@ class ServalProcess:
             )
         env = dict(os.environ)
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.env_overrides)
         logf = open(self.log_path, "ab")
         logf.write(f"\n=== start #{self.starts + 1}: {' '.join(self.command())}\n".encode())
         logf.flush()

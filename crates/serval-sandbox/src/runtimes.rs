@@ -244,6 +244,7 @@ impl Runtimes {
                 &target,
                 "boto3",
             ])
+            .env("PIP_ROOT_USER_ACTION", "ignore")
             .stdin(std::process::Stdio::null())
             .status()
             .await
