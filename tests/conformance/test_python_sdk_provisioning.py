@@ -45,3 +45,18 @@ def test_boto3_is_installed_into_the_runtime_cache(serval_factory, tmp_path):
     # The function reached Serval itself through AWS_ENDPOINT_URL, no configuration.
     assert name in out["functions"]
     assert (cache / "serval" / "python-sdk" / ".complete").exists()
+
+
+def test_runtime_without_interpreter_is_an_invalid_runtime(serval_factory, tmp_path):
+    """A runtime whose interpreter the host lacks: CreateFunction succeeds (as on
+    AWS, where runtimes are checked at invoke), Invoke answers 502
+    InvalidRuntimeException with a message naming what is missing."""
+    server = serval_factory(env={"PATH": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    lam = server.client()
+    name = unique_name("noint")
+    lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                        Code={"ZipFile": make_zip({"index.js": "exports.handler = async () => 1;"})})
+    with pytest.raises(lam.exceptions.InvalidRuntimeException) as ei:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert "node" in ei.value.response["Error"]["Message"]
