@@ -342,31 +342,15 @@ pub async fn update_code(
             ok(200, &v.to_configuration(&key.region, &key.account))
         });
     }
-    let now = l.clock.now_millis();
-    let shown = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            check_revision(input.revision_id.as_deref(), &f.latest.revision_id)?;
-            let mut v = (*f.latest).clone();
-            v.code_sha256 = code.sha256_b64.clone();
-            v.code_hex = code.sha256_hex.clone();
-            v.code_size = code.size;
-            if let Some(a) = architectures {
-                v.architectures = a;
-            }
-            v.last_modified = now;
-            v.revision_id = ids::uuid_v4();
-            f.latest = Arc::new(v);
-            let shown = if input.publish {
-                super::versions::publish_into(&mut f, None, now)
-            } else {
-                f.latest.clone()
-            };
-            Ok((Some(f), shown))
-        })
-        .await?;
-    retire_latest_and_show(l, &key, &shown)
+    update_latest(l, &key, input.revision_id.as_deref(), input.publish, |v| {
+        v.code_sha256 = code.sha256_b64.clone();
+        v.code_hex = code.sha256_hex.clone();
+        v.code_size = code.size;
+        if let Some(a) = architectures {
+            v.architectures = a;
+        }
+    })
+    .await
 }
 
 /// UpdateFunctionConfiguration.
@@ -404,63 +388,82 @@ pub async fn update_configuration(
     if let Some(e) = &environment {
         validate::environment(e)?;
     }
+    update_latest(l, &key, input.revision_id.as_deref(), false, |v| {
+        if let Some(x) = &input.runtime {
+            v.runtime = x.clone();
+        }
+        if let Some(x) = &input.handler {
+            v.handler = x.clone();
+        }
+        if let Some(x) = &input.role {
+            v.role = x.clone();
+        }
+        if let Some(x) = &input.description {
+            v.description = x.clone();
+        }
+        if let Some(x) = timeout {
+            v.timeout = x;
+        }
+        if let Some(x) = memory {
+            v.memory_size = x;
+        }
+        if let Some(x) = ephemeral {
+            v.ephemeral_storage = x;
+        }
+        if let Some(x) = environment {
+            v.environment = x;
+        }
+        if let Some(x) = &input.layers {
+            v.layers = x.clone();
+        }
+        if let Some(x) = input.tracing_config.as_ref().and_then(|t| t.mode.clone()) {
+            v.tracing_mode = x;
+        }
+        if let Some(d) = &input.dead_letter_config {
+            v.dead_letter_target = d.target_arn.clone().filter(|s| !s.is_empty());
+        }
+        if let Some(k) = &input.kms_key_arn {
+            v.kms_key_arn = Some(k.clone()).filter(|s| !s.is_empty());
+        }
+        if let Some(x) = &input.vpc_config {
+            v.vpc_config = Some(x.clone());
+        }
+        if let Some(x) = &input.logging_config {
+            v.logging_config = Some(x.clone());
+        }
+    })
+    .await
+}
+
+/// Changes `$LATEST` (after checking the expected RevisionId), optionally
+/// publishes it, retires its environments and shows the result.
+async fn update_latest(
+    l: &Lambda,
+    key: &FnKey,
+    expected_revision: Option<&str>,
+    publish: bool,
+    change: impl FnOnce(&mut VersionRecord),
+) -> Result<Response> {
     let now = l.clock.now_millis();
     let shown = l
         .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            check_revision(input.revision_id.as_deref(), &f.latest.revision_id)?;
+        .update(key, |cur| {
+            let mut f = cur.ok_or_else(|| not_found(key, None))?;
+            check_revision(expected_revision, &f.latest.revision_id)?;
             let mut v = (*f.latest).clone();
-            if let Some(x) = &input.runtime {
-                v.runtime = x.clone();
-            }
-            if let Some(x) = &input.handler {
-                v.handler = x.clone();
-            }
-            if let Some(x) = &input.role {
-                v.role = x.clone();
-            }
-            if let Some(x) = &input.description {
-                v.description = x.clone();
-            }
-            if let Some(x) = timeout {
-                v.timeout = x;
-            }
-            if let Some(x) = memory {
-                v.memory_size = x;
-            }
-            if let Some(x) = ephemeral {
-                v.ephemeral_storage = x;
-            }
-            if let Some(x) = environment {
-                v.environment = x;
-            }
-            if let Some(x) = &input.layers {
-                v.layers = x.clone();
-            }
-            if let Some(x) = input.tracing_config.as_ref().and_then(|t| t.mode.clone()) {
-                v.tracing_mode = x;
-            }
-            if let Some(d) = &input.dead_letter_config {
-                v.dead_letter_target = d.target_arn.clone().filter(|s| !s.is_empty());
-            }
-            if let Some(k) = &input.kms_key_arn {
-                v.kms_key_arn = Some(k.clone()).filter(|s| !s.is_empty());
-            }
-            if let Some(x) = &input.vpc_config {
-                v.vpc_config = Some(x.clone());
-            }
-            if let Some(x) = &input.logging_config {
-                v.logging_config = Some(x.clone());
-            }
+            change(&mut v);
             v.last_modified = now;
             v.revision_id = ids::uuid_v4();
             f.latest = Arc::new(v);
-            let shown = f.latest.clone();
+            let shown = if publish {
+                super::versions::publish_into(&mut f, None, now)
+            } else {
+                f.latest.clone()
+            };
             Ok((Some(f), shown))
         })
         .await?;
-    retire_latest_and_show(l, &key, &shown)
+    retire_latest_and_show(l, key, &shown)
 }
 
 /// After a change of `$LATEST`: retire its environments, show the result.
