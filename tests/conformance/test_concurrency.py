@@ -9,7 +9,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from serval_harness import error_of, function_arn, invoke, ok, wait_until
+from serval_harness import ROLE, error_of, function_arn, invoke, make_zip, ok, wait_until
 
 
 # --------------------------------------------------------------------------- reserved
@@ -184,3 +184,19 @@ def test_provisioned_concurrency_errors(lam, lam_raw, create_fn, fn_name):
     with pytest.raises(ClientError) as ei:
         lam_raw.put_provisioned_concurrency_config(FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=0)
     assert error_of(ei.value)[:2] == ("ValidationException", 400)
+
+
+def test_provisioned_concurrency_shares_the_unreserved_pool(serval_factory):
+    """Provisioned concurrency of functions without reserved concurrency comes
+    out of one account pool, which keeps 100 unreserved."""
+    server = serval_factory(extra_args=["--account-concurrency", "105"])
+    lam = server.client()
+    zip_bytes = make_zip({"handler.py": "def handler(e, c):\n    return e\n"})
+    for name in ("pa", "pb"):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="handler.handler",
+                            Code={"ZipFile": zip_bytes}, Publish=True)
+    lam.put_provisioned_concurrency_config(FunctionName="pa", Qualifier="1", ProvisionedConcurrentExecutions=3)
+    with pytest.raises(ClientError) as ei:
+        lam.put_provisioned_concurrency_config(FunctionName="pb", Qualifier="1", ProvisionedConcurrentExecutions=3)
+    assert error_of(ei.value)[:2] == ("InvalidParameterValueException", 400)
+    lam.put_provisioned_concurrency_config(FunctionName="pb", Qualifier="1", ProvisionedConcurrentExecutions=2)

@@ -222,19 +222,31 @@ pub async fn put_provisioned(
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     let now = l.clock.now_millis();
     let unreserved = l.counting.unreserved(&key.account, &key.region);
+    // Provisioned concurrency of the account's other functions without
+    // reserved concurrency comes out of the same unreserved pool.
+    let elsewhere: u64 = l
+        .registry
+        .list(&key.account, &key.region)
+        .iter()
+        .filter(|g| g.rec.name != key.name && g.rec.reserved_concurrency.is_none())
+        .flat_map(|g| g.provisioned.values().map(|p| u64::from(p.requested)))
+        .sum();
     let (f, rec) = l
         .registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
             target_version(&f, &key, &q)?;
-            let others: u32 = f.provisioned.iter().filter(|(k, _)| **k != q).map(|(_, p)| p.requested).sum();
+            let others: u64 = f.provisioned.iter().filter(|(k, _)| **k != q).map(|(_, p)| u64::from(p.requested)).sum();
+            let wanted = others + u64::from(n);
             match f.rec.reserved_concurrency {
-                Some(r) if others + n > r => {
+                Some(r) if wanted > u64::from(r) => {
                     return Err(LambdaError::InvalidParameter(format!(
                         "Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function [{r}]."
                     )))
                 }
-                None if others + n > unreserved.saturating_sub(crate::counting::MIN_UNRESERVED) => {
+                None if elsewhere + wanted
+                    > u64::from(unreserved.saturating_sub(crate::counting::MIN_UNRESERVED)) =>
+                {
                     return Err(LambdaError::InvalidParameter(format!(
                         "Specified ConcurrentExecutions for function is greater than account's unreserved concurrency [{unreserved}]."
                     )))
