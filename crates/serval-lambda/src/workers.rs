@@ -38,6 +38,10 @@ struct Pool {
     provisioned_target: u32,
     /// Provisioned environments alive (idle or busy).
     provisioned_live: u32,
+}
+
+/// The scaling rate of one function (all its versions): a token bucket.
+struct Bucket {
     tokens: f64,
     refilled: Instant,
 }
@@ -49,6 +53,13 @@ impl Pool {
             idle: Vec::new(),
             provisioned_target: 0,
             provisioned_live: 0,
+        }
+    }
+}
+
+impl Bucket {
+    fn new() -> Self {
+        Self {
             tokens: SCALE_BURST,
             refilled: Instant::now(),
         }
@@ -98,6 +109,8 @@ pub struct WorkerManager {
     /// One provisioning run at a time, so concurrent requests do not both
     /// start the missing environments.
     provisioning: tokio::sync::Mutex<()>,
+    /// Scaling rate per function.
+    buckets: Mutex<HashMap<FnKey, Bucket>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -120,6 +133,7 @@ impl WorkerManager {
             pools: Mutex::new(HashMap::new()),
             idle_timeout,
             provisioning: tokio::sync::Mutex::new(()),
+            buckets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -160,7 +174,12 @@ impl WorkerManager {
                 }
                 stale.push(idle);
             }
-            if found.is_none() && !pool.take_token() {
+            if found.is_none()
+                && !lock(&self.buckets)
+                    .entry(key.function.clone())
+                    .or_insert_with(Bucket::new)
+                    .take_token()
+            {
                 drop(pools);
                 retire_all(stale);
                 return Err(AcquireError::Throttled(LambdaError::TooManyRequests {
@@ -293,6 +312,7 @@ impl WorkerManager {
 
     /// Stops every environment of every version of a function.
     pub fn retire_function(&self, function: &FnKey) {
+        lock(&self.buckets).remove(function);
         let victims: Vec<Idle> = {
             let mut pools = lock(&self.pools);
             let keys: Vec<PoolKey> = pools
