@@ -459,3 +459,18 @@ fn retire_all(victims: Vec<Idle>) {
         tokio::spawn(env.shutdown());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scaling_bucket_allows_a_burst_of_1000_then_refills() {
+        let mut b = Bucket::new();
+        let taken = (0..1100).filter(|_| b.take_token()).count();
+        // 1,000 at once, plus whatever refilled while looping (100/s).
+        assert!((1000..1005).contains(&taken), "took {taken}");
+        b.refilled -= Duration::from_millis(100);
+        assert!(b.take_token(), "100 ms refill 10 environments");
+    }
+}
