@@ -70,7 +70,9 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
         for e in &events {
             let ts = e["timestamp"].as_u64().unwrap_or(0);
             let msg = e["message"].as_str().unwrap_or("");
-            println!("{} {}", serval_core::time::iso8601(ts), msg);
+            // Runtimes join a multi-line record (a traceback) with \r so it
+            // stays one event; a terminal wants newlines.
+            println!("{} {}", serval_core::time::iso8601(ts), msg.replace('\r', "\n"));
         }
         if let Some(n) = page["next"].as_str() {
             after = Some(n.to_string());
