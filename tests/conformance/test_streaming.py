@@ -17,3 +17,32 @@ def test_streamed_response_and_midstream_error(lam, create_fn, fn_name):
     assert bad.status == 200
     assert bad.function_error == "Unhandled"
     assert bad.payload == {"errorType": "Error", "errorMessage": "midway"}
+
+
+def _events(resp):
+    out = []
+    for event in resp["EventStream"]:
+        out.append(event)
+    return out
+
+
+def test_invoke_with_response_stream(lam, create_fn, fn_name):
+    """InvokeWithResponseStream through boto3's event-stream parser: the payload
+    arrives as PayloadChunk events, then InvokeComplete; a function error is
+    reported in InvokeComplete."""
+    name = fn_name()
+    create_fn(name=name)
+    resp = lam.invoke_with_response_stream(FunctionName=name, Payload=b'{"hello": "stream"}', LogType="Tail")
+    assert resp["StatusCode"] == 200
+    assert resp["ExecutedVersion"] == "$LATEST"
+    events = _events(resp)
+    payload = b"".join(e["PayloadChunk"]["Payload"] for e in events if "PayloadChunk" in e)
+    assert b"stream" in payload
+    complete = [e["InvokeComplete"] for e in events if "InvokeComplete" in e]
+    assert len(complete) == 1 and "ErrorCode" not in complete[0]
+    assert "REPORT RequestId" in __import__("base64").b64decode(complete[0]["LogResult"]).decode()
+
+    failed = _events(lam.invoke_with_response_stream(FunctionName=name, Payload=b'{"fail": "stream broke"}'))
+    done = [e["InvokeComplete"] for e in failed if "InvokeComplete" in e][0]
+    assert done["ErrorCode"]
+    assert "stream broke" in done["ErrorDetails"]

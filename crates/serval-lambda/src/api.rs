@@ -216,6 +216,8 @@ pub struct InvokeInput {
     pub client_context: Option<String>,
     /// Payload.
     pub payload: Bytes,
+    /// InvokeWithResponseStream: answer as an event stream.
+    pub streaming: bool,
 }
 
 /// How to invoke.
@@ -410,6 +412,18 @@ pub fn parse(req: &Request) -> Result<LambdaOp> {
         (&Method::POST, ["2015-03-31", "functions", f, "invocations"]) => {
             LambdaOp::Invoke(Box::new(invoke_input(f, req)?))
         }
+        (&Method::POST, ["2021-11-15", "functions", f, "response-streaming-invocations"]) => {
+            let mut input = invoke_input(f, req)?;
+            if input.invocation_type == InvocationType::Event {
+                return Err(validation(
+                    "Event",
+                    "invocationType",
+                    "Member must satisfy enum value set: [RequestResponse, DryRun]",
+                ));
+            }
+            input.streaming = true;
+            LambdaOp::Invoke(Box::new(input))
+        }
         (&Method::POST, ["2015-03-31", "functions", f, "versions"]) => {
             LambdaOp::PublishVersion(FunctionRef::parse(f)?, body(req)?)
         }
@@ -552,5 +566,6 @@ fn invoke_input(f: &str, req: &Request) -> Result<InvokeInput> {
         tail,
         client_context,
         payload: req.body.clone(),
+        streaming: false,
     })
 }

@@ -243,6 +243,52 @@ pub(crate) async fn execute(
     })
 }
 
+/// InvokeWithResponseStream's answer: the function's response as one
+/// `PayloadChunk` event, then `InvokeComplete` (with the error, if any).
+/// The response is buffered, not streamed as it is produced.
+fn event_stream_response(exec: Execution, version: &str) -> Response {
+    use serval_wire::eventstream;
+    let mut body = Vec::new();
+    let mut complete = serde_json::Map::new();
+    match exec.outcome {
+        Outcome::Success(payload) => {
+            if !payload.is_empty() {
+                body.extend(eventstream::event(
+                    "PayloadChunk",
+                    "application/octet-stream",
+                    &payload,
+                ));
+            }
+        }
+        Outcome::Error {
+            body: error,
+            error_type,
+        } => {
+            let details = serde_json::from_slice::<serde_json::Value>(&error)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorMessage")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| String::from_utf8_lossy(&error).into_owned());
+            complete.insert("ErrorCode".into(), error_type.into());
+            complete.insert("ErrorDetails".into(), details.into());
+        }
+    }
+    if let Some(tail) = exec.log_tail {
+        complete.insert("LogResult".into(), tail.into());
+    }
+    let complete = serde_json::to_vec(&serde_json::Value::Object(complete)).unwrap_or_default();
+    body.extend(eventstream::event(
+        "InvokeComplete",
+        "application/json",
+        &complete,
+    ));
+    Response::bytes(200, "application/vnd.amazon.eventstream", Bytes::from(body))
+        .with_header("X-Amz-Executed-Version", version)
+}
+
 fn check_json(payload: &[u8]) -> Result<()> {
     if payload.is_empty() {
         return Ok(());
@@ -302,6 +348,7 @@ pub async fn invoke(l: &Arc<Lambda>, ctx: &RequestContext, input: InvokeInput) -
             let l = l.clone();
             let request_id = ctx.request_id.clone();
             let (client_context, tail) = (input.client_context, input.tail);
+            let input_streaming = input.streaming;
             let (exec, target) = tokio::spawn(async move {
                 let exec = execute(&l, &target, request_id, payload, client_context, tail).await;
                 (exec, target)
@@ -309,6 +356,9 @@ pub async fn invoke(l: &Arc<Lambda>, ctx: &RequestContext, input: InvokeInput) -
             .await
             .map_err(|e| LambdaError::Internal(format!("invocation task failed: {e}")))?;
             let exec = exec?;
+            if input_streaming {
+                return Ok(event_stream_response(exec, &target.version));
+            }
             let mut resp = match exec.outcome {
                 Outcome::Success(body) => Response::bytes(200, "application/json", body),
                 Outcome::Error { body, .. } => Response::bytes(200, "application/json", body)

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod error_render;
+pub mod eventstream;
 pub mod request;
 pub mod router;
 pub mod server;

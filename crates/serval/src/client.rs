@@ -72,7 +72,11 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<()> {
             let msg = e["message"].as_str().unwrap_or("");
             // Runtimes join a multi-line record (a traceback) with \r so it
             // stays one event; a terminal wants newlines.
-            println!("{} {}", serval_core::time::iso8601(ts), msg.replace('\r', "\n"));
+            println!(
+                "{} {}",
+                serval_core::time::iso8601(ts),
+                msg.replace('\r', "\n")
+            );
         }
         if let Some(n) = page["next"].as_str() {
             after = Some(n.to_string());
