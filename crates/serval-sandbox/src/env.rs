@@ -14,6 +14,8 @@ use tokio::sync::watch;
 /// How long a runtime may take to initialise before its first `/next`
 /// (AWS: 10 s, then init is retried within the invoke's timeout).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an answer may still arrive after the runtime exited.
+const EXIT_GRACE: Duration = Duration::from_millis(50);
 /// Grace between SIGTERM and SIGKILL at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
 
@@ -284,8 +286,13 @@ impl Environment {
         let mut exited = self.exited.clone();
         let sleep = tokio::time::sleep(timeout);
         tokio::pin!(sleep);
+        let shared = self.shared.clone();
+        let deliver = runtime_api::deliver(&shared, inv);
+        tokio::pin!(deliver);
         let delivered = tokio::select! {
-            r = runtime_api::deliver(&self.shared, inv) => r,
+            // The answer wins over an exit seen at the same moment.
+            biased;
+            r = &mut deliver => r,
             _ = &mut sleep => {
                 self.kill();
                 let lines = self.logs.take().await;
@@ -301,7 +308,11 @@ impl Environment {
                     delivered: true,
                 };
             }
-            _ = wait_exit(&mut exited) => None,
+            _ = wait_exit(&mut exited) => {
+                // A runtime that answered and exited at once: its answer may
+                // still be in a socket.
+                tokio::time::timeout(EXIT_GRACE, &mut deliver).await.ok().flatten()
+            }
         };
         let (outcome, picked) = match delivered {
             Some((o, p)) => (Some(o), p),

@@ -16,8 +16,8 @@ pub use runtimes::{Runtime, RuntimeFamily, Runtimes};
 use bytes::Bytes;
 use std::time::Duration;
 
-/// The largest response payload a runtime may post (6 MB, as AWS).
-pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// The largest response payload a runtime may post (AWS: 6,291,556 bytes).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
 /// One event handed to a function.
 #[derive(Debug, Clone)]

@@ -125,6 +125,11 @@ pub(crate) struct Conn {
     stream: TcpStream,
     buf: BytesMut,
     sent_continue: bool,
+    /// Whether the last request allows more on this connection.
+    keep_alive: bool,
+    /// Buffer length at the last incomplete chunked parse (to avoid
+    /// re-decoding a growing chunked body on every read).
+    chunked_seen: Option<usize>,
     /// Counts this connection against [`MAX_CONNECTIONS`] while it lives.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
@@ -147,11 +152,16 @@ enum Method {
 }
 
 enum ReadError {
-    /// The body is larger than the Runtime API accepts.
-    TooLarge,
-    /// The connection closed or sent something that is not HTTP.
+    /// The body is larger than the Runtime API accepts (for the request at `path`).
+    TooLarge { path: String },
+    /// The bytes are not an HTTP request we accept.
+    Bad,
+    /// The connection closed.
     Closed,
 }
+
+/// Raw bytes one request may occupy in the buffer (body, framing, trailers).
+const MAX_RAW: usize = MAX_RESPONSE_BYTES + 1024 * 1024;
 
 /// What a request asks for.
 enum Route<'a> {
@@ -309,6 +319,8 @@ impl Conn {
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
             sent_continue: false,
+            keep_alive: true,
+            chunked_seen: None,
             _permit: permit,
         }
     }
@@ -316,27 +328,89 @@ impl Conn {
     /// Reads one complete request. Cancel-safe: bytes read stay in the buffer.
     async fn read(&mut self) -> Result<Req, ReadError> {
         loop {
-            match parse_request(&self.buf)? {
-                Parsed::Done(req, used) => {
-                    self.buf.advance(used);
-                    self.sent_continue = false;
-                    return Ok(req);
-                }
-                Parsed::NeedBody { expect_continue } => {
-                    if expect_continue && !self.sent_continue {
-                        self.sent_continue = true;
-                        self.stream
-                            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                            .await
-                            .map_err(|_| ReadError::Closed)?;
+            // A chunked body is re-decoded only once it may be complete (the
+            // buffer ends a message) or has grown a good deal.
+            let skip = self.chunked_seen.is_some_and(|seen| {
+                !self.buf.ends_with(b"\r\n\r\n") && self.buf.len() < seen + 256 * 1024
+            });
+            if !skip {
+                match parse_request(&self.buf)? {
+                    Parsed::Done(req, used) => {
+                        self.buf.advance(used);
+                        self.sent_continue = false;
+                        self.chunked_seen = None;
+                        self.keep_alive = req.keep_alive;
+                        return Ok(req);
                     }
+                    Parsed::NeedBody {
+                        expect_continue,
+                        chunked,
+                        path,
+                    } => {
+                        if self.buf.len() > MAX_RAW {
+                            return Err(ReadError::TooLarge { path });
+                        }
+                        self.chunked_seen = chunked.then_some(self.buf.len());
+                        if expect_continue && !self.sent_continue {
+                            self.sent_continue = true;
+                            self.stream
+                                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                                .await
+                                .map_err(|_| ReadError::Closed)?;
+                        }
+                    }
+                    Parsed::NeedHead => {}
                 }
-                Parsed::NeedHead => {}
+            } else if self.buf.len() > MAX_RAW {
+                return Err(ReadError::TooLarge {
+                    path: String::new(),
+                });
             }
             self.buf.reserve(16 * 1024);
             match self.stream.read_buf(&mut self.buf).await {
                 Ok(0) | Err(_) => return Err(ReadError::Closed),
                 Ok(_) => {}
+            }
+        }
+    }
+
+    /// Whether the peer is still there (a parked connection can die while
+    /// it waits). Bytes that arrived meanwhile are kept.
+    fn alive(&mut self) -> bool {
+        let mut probe = [0u8; 4096];
+        match self.stream.try_read(&mut probe) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&probe[..n]);
+                true
+            }
+            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+        }
+    }
+
+    /// Refuses a request: the response, then (for 413) reading and dropping
+    /// what the peer still sends, so closing does not reset the connection
+    /// before the peer reads the refusal.
+    async fn refuse(mut self, response: Vec<u8>, drain: bool) {
+        if !self.write(&response).await || !drain {
+            return;
+        }
+        let mut sink = vec![0u8; 64 * 1024];
+        let mut left: usize = 16 * 1024 * 1024;
+        let deadline = tokio::time::sleep(std::time::Duration::from_secs(2));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                r = self.stream.read(&mut sink) => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        left = left.saturating_sub(n);
+                        if left == 0 {
+                            return;
+                        }
+                    }
+                },
+                _ = &mut deadline => return,
             }
         }
     }
@@ -355,11 +429,11 @@ fn parse_request(buf: &[u8]) -> Result<Parsed, ReadError> {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() > MAX_HEAD {
-                return Err(ReadError::Closed);
+                return Err(ReadError::Bad);
             }
             return Ok(Parsed::NeedHead);
         }
-        Err(_) => return Err(ReadError::Closed),
+        Err(_) => return Err(ReadError::Bad),
     };
     let method = match req.method {
         Some("GET") => Method::Get,
@@ -376,7 +450,7 @@ fn parse_request(buf: &[u8]) -> Result<Parsed, ReadError> {
     for h in req.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
         if h.name.eq_ignore_ascii_case("content-length") {
-            content_length = Some(value.parse().map_err(|_| ReadError::Closed)?);
+            content_length = Some(value.parse().map_err(|_| ReadError::Bad)?);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = value.to_ascii_lowercase().contains("chunked");
         } else if h.name.eq_ignore_ascii_case("expect") {
@@ -399,17 +473,29 @@ fn parse_request(buf: &[u8]) -> Result<Parsed, ReadError> {
     }
     let rest = &buf[head_len..];
     let (body, trailers, used) = if chunked {
-        match decode_chunked(rest)? {
-            Some((body, trailers, used)) => (body, trailers, used),
-            None => return Ok(Parsed::NeedBody { expect_continue }),
+        match decode_chunked(rest) {
+            Ok(Some((body, trailers, used))) => (body, trailers, used),
+            Ok(None) => {
+                return Ok(Parsed::NeedBody {
+                    expect_continue,
+                    chunked,
+                    path,
+                })
+            }
+            Err(ChunkError::TooLarge) => return Err(ReadError::TooLarge { path }),
+            Err(ChunkError::Bad) => return Err(ReadError::Bad),
         }
     } else {
         let len = content_length.unwrap_or(0);
         if len > MAX_RESPONSE_BYTES {
-            return Err(ReadError::TooLarge);
+            return Err(ReadError::TooLarge { path });
         }
         if rest.len() < len {
-            return Ok(Parsed::NeedBody { expect_continue });
+            return Ok(Parsed::NeedBody {
+                expect_continue,
+                chunked,
+                path,
+            });
         }
         (Bytes::copy_from_slice(&rest[..len]), Vec::new(), len)
     };
@@ -429,22 +515,36 @@ fn parse_request(buf: &[u8]) -> Result<Parsed, ReadError> {
 enum Parsed {
     Done(Req, usize),
     NeedHead,
-    NeedBody { expect_continue: bool },
+    NeedBody {
+        expect_continue: bool,
+        chunked: bool,
+        path: String,
+    },
+}
+
+/// Why a chunked body cannot be decoded.
+#[derive(Debug)]
+enum ChunkError {
+    TooLarge,
+    Bad,
 }
 
 type Chunked = (Bytes, Vec<(String, String)>, usize);
 
 /// Decodes a complete chunked body with its trailers; `None` if incomplete.
-fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ReadError> {
+fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ChunkError> {
     let mut body = Vec::new();
     let mut pos = 0;
     loop {
         let Some(eol) = find_crlf(&data[pos..]) else {
             return Ok(None);
         };
-        let line = std::str::from_utf8(&data[pos..pos + eol]).map_err(|_| ReadError::Closed)?;
+        if eol > 1024 {
+            return Err(ChunkError::Bad);
+        }
+        let line = std::str::from_utf8(&data[pos..pos + eol]).map_err(|_| ChunkError::Bad)?;
         let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| ReadError::Closed)?;
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| ChunkError::Bad)?;
         pos += eol + 2;
         if size == 0 {
             // Trailers, then an empty line.
@@ -453,6 +553,9 @@ fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ReadError> {
                 let Some(eol) = find_crlf(&data[pos..]) else {
                     return Ok(None);
                 };
+                if trailers.len() >= 64 || eol > 64 * 1024 {
+                    return Err(ChunkError::Bad);
+                }
                 if eol == 0 {
                     return Ok(Some((Bytes::from(body), trailers, pos + 2)));
                 }
@@ -464,7 +567,7 @@ fn decode_chunked(data: &[u8]) -> Result<Option<Chunked>, ReadError> {
             }
         }
         if body.len().saturating_add(size) > MAX_RESPONSE_BYTES {
-            return Err(ReadError::TooLarge);
+            return Err(ChunkError::TooLarge);
         }
         if data.len() < pos + size + 2 {
             return Ok(None);
@@ -478,13 +581,26 @@ fn find_crlf(data: &[u8]) -> Option<usize> {
     data.windows(2).position(|w| w == b"\r\n")
 }
 
+/// The answer for the invocation at `path`, if it is one, when its body was
+/// refused as too large.
+fn refuse_too_large(shared: &Shared, path: &str) {
+    if let Route::Answer { id, .. } = route(&Method::Post, path) {
+        shared.answer(id, too_large_outcome());
+    }
+}
+
 /// Serves one connection until it parks at `GET /next` or closes.
 async fn serve(shared: Arc<Shared>, mut conn: Conn) {
     loop {
         let req = match conn.read().await {
             Ok(r) => r,
-            Err(ReadError::TooLarge) => {
-                let _ = conn.write(&too_large()).await;
+            Err(ReadError::TooLarge { path }) => {
+                refuse_too_large(&shared, &path);
+                conn.refuse(too_large(), true).await;
+                return;
+            }
+            Err(ReadError::Bad) => {
+                conn.refuse(bad_request(), false).await;
                 return;
             }
             Err(ReadError::Closed) => return,
@@ -496,17 +612,7 @@ async fn serve(shared: Arc<Shared>, mut conn: Conn) {
                 return;
             }
             Route::InitError => {
-                let error_type = req.error_type.clone();
-                let body = req.body;
-                let error_type = error_type.unwrap_or_else(|| body_error_type(&body));
-                let body = if body.is_empty() {
-                    error_body(&error_type, "Runtime failed to initialize")
-                } else {
-                    body
-                };
-                shared
-                    .init_error
-                    .send_replace(Some(Outcome::Error { body, error_type }));
+                record_init_error(&shared, req);
                 ACCEPTED.to_vec()
             }
             Route::Answer { id, error } => {
@@ -525,80 +631,163 @@ async fn serve(shared: Arc<Shared>, mut conn: Conn) {
     }
 }
 
+fn record_init_error(shared: &Shared, req: Req) {
+    let error_type = req
+        .error_type
+        .clone()
+        .unwrap_or_else(|| body_error_type(&req.body));
+    let body = if req.body.is_empty() {
+        error_body(&error_type, "Runtime failed to initialize")
+    } else {
+        req.body
+    };
+    shared
+        .init_error
+        .send_replace(Some(Outcome::Error { body, error_type }));
+}
+
+fn bad_request() -> Vec<u8> {
+    let mut r = simple(
+        "400 Bad Request",
+        "{\"errorMessage\":\"Malformed request\",\"errorType\":\"InvalidRequest\"}",
+    );
+    // Close after this answer: the connection's framing cannot be trusted.
+    if let Some(pos) = r.windows(4).position(|w| w == b"\r\n\r\n") {
+        r.splice(pos + 2..pos + 2, b"connection: close\r\n".iter().copied());
+    }
+    r
+}
+
+/// What became of driving one connection through an invocation.
+enum Driven {
+    /// The runtime answered (on this connection or another).
+    Answer(Outcome),
+    /// This connection is gone before an answer; wait for another.
+    Lost,
+}
+
 /// Hands `inv` to the runtime and waits for its answer. Returns the outcome
-/// and when the runtime picked the event up; `None` if the runtime went away
-/// without answering (the caller watches the process and the timeout).
+/// and when the runtime picked the event up; `None` if no answer can come
+/// (the caller also watches the process and the timeout, and drops this
+/// future when either ends the invocation).
 pub(crate) async fn deliver(shared: &Arc<Shared>, inv: Invocation) -> Option<(Outcome, Instant)> {
     let (reply_tx, mut reply_rx) = oneshot::channel();
-    let waiting = {
+    {
         let mut st = shared.state();
         st.current = Some((inv.request_id.clone(), reply_tx));
         st.picked = false;
-        match st.parked.take() {
-            Some(conn) => Ok(conn),
-            None => {
-                let (tx, rx) = oneshot::channel();
-                st.want = Some(tx);
-                Err(rx)
-            }
-        }
-    };
-    let mut conn = match waiting {
-        Ok(conn) => conn,
-        Err(rx) => rx.await.ok()?,
-    };
-    shared.state().picked = true;
-    let picked = Instant::now();
-    let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
-    if !conn.write(&next_response(&inv, deadline)).await {
-        return reply_rx.await.ok().map(|o| (o, picked));
     }
+    let mut picked = Instant::now();
+    loop {
+        // A connection waiting at /next, or an answer from elsewhere.
+        let waiting = {
+            let mut st = shared.state();
+            match st.parked.take() {
+                Some(conn) => Ok(conn),
+                None => {
+                    let (tx, rx) = oneshot::channel();
+                    st.want = Some(tx);
+                    Err(rx)
+                }
+            }
+        };
+        let mut conn = match waiting {
+            Ok(conn) => conn,
+            Err(rx) => tokio::select! {
+                c = rx => match c {
+                    Ok(conn) => conn,
+                    Err(_) => return (&mut reply_rx).await.ok().map(|o| (o, picked)),
+                },
+                r = &mut reply_rx => return r.ok().map(|o| (o, picked)),
+            },
+        };
+        if !conn.alive() {
+            continue;
+        }
+        picked = Instant::now();
+        let deadline = SystemClock.now_millis() + inv.timeout.as_millis() as u64;
+        if !conn.write(&next_response(&inv, deadline)).await {
+            continue;
+        }
+        shared.state().picked = true;
+        if !conn.keep_alive {
+            // The runtime asked to close after /next: it answers on a new
+            // connection.
+            let _ = conn.stream.shutdown().await;
+            drop(conn);
+            return reply_rx.await.ok().map(|o| (o, picked));
+        }
+        match drive(shared, conn, &inv.request_id, &mut reply_rx).await {
+            Driven::Answer(outcome) => return Some((outcome, picked)),
+            Driven::Lost => {}
+        }
+    }
+}
+
+/// Reads what the runtime sends on `conn` after it got the event, until the
+/// answer for `id` arrives here or on another connection.
+async fn drive(
+    shared: &Arc<Shared>,
+    mut conn: Conn,
+    id: &str,
+    reply_rx: &mut oneshot::Receiver<Outcome>,
+) -> Driven {
     loop {
         tokio::select! {
-            r = &mut reply_rx => {
+            r = &mut *reply_rx => {
                 // Answered on another connection; this one goes back to serving.
                 tokio::spawn(serve(shared.clone(), conn));
-                return r.ok().map(|o| (o, picked));
+                return match r {
+                    Ok(o) => Driven::Answer(o),
+                    Err(_) => Driven::Lost,
+                };
             }
             req = conn.read() => {
                 let req = match req {
                     Ok(req) => req,
-                    Err(ReadError::TooLarge) => {
-                        let _ = conn.write(&too_large()).await;
-                        let mut st = shared.state();
-                        st.current = None;
-                        return Some((too_large_outcome(), picked));
+                    Err(ReadError::TooLarge { path }) => {
+                        let ours = matches!(route(&Method::Post, &path), Route::Answer { id: a, .. } if a == id);
+                        tokio::spawn(conn.refuse(too_large(), true));
+                        if ours {
+                            shared.state().current = None;
+                            return Driven::Answer(too_large_outcome());
+                        }
+                        return Driven::Lost;
                     }
-                    Err(ReadError::Closed) => {
-                        return reply_rx.await.ok().map(|o| (o, picked));
+                    Err(ReadError::Bad) => {
+                        tokio::spawn(conn.refuse(bad_request(), false));
+                        return Driven::Lost;
                     }
+                    Err(ReadError::Closed) => return Driven::Lost,
                 };
                 let keep_alive = req.keep_alive;
                 let reply = match route(&req.method, &req.path) {
-                    Route::Answer { id, error } if id == inv.request_id => {
+                    Route::Answer { id: a, error } if a == id => {
                         shared.state().current = None;
                         let outcome = outcome_of(req, error);
                         if conn.write(ACCEPTED).await && keep_alive {
                             tokio::spawn(serve(shared.clone(), conn));
                         }
-                        return Some((outcome, picked));
+                        return Driven::Answer(outcome);
                     }
                     Route::Answer { .. } => invalid_id(),
                     Route::Next => {
-                        // Asked for the next event without answering this one:
-                        // keep the connection parked and wait for an answer.
+                        // Asked for the next event without answering this
+                        // one: park the connection and wait for an answer.
                         shared.offer(conn);
-                        return reply_rx.await.ok().map(|o| (o, picked));
+                        return match (&mut *reply_rx).await {
+                            Ok(o) => Driven::Answer(o),
+                            Err(_) => Driven::Lost,
+                        };
                     }
                     Route::InitError => {
-                        let error_type = req.error_type.clone().unwrap_or_else(|| body_error_type(&req.body));
-                        shared.init_error.send_replace(Some(Outcome::Error { body: req.body, error_type }));
+                        record_init_error(shared, req);
                         ACCEPTED.to_vec()
                     }
                     Route::NotFound => not_found(),
                 };
                 if !conn.write(&reply).await || !keep_alive {
-                    return reply_rx.await.ok().map(|o| (o, picked));
+                    return Driven::Lost;
                 }
             }
         }
