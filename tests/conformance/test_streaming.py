@@ -46,3 +46,32 @@ def test_invoke_with_response_stream(lam, create_fn, fn_name):
     done = [e["InvokeComplete"] for e in failed if "InvokeComplete" in e][0]
     assert done["ErrorCode"]
     assert "stream broke" in done["ErrorDetails"]
+
+
+QUIRKY = (FUNCTIONS_DIR / "raw" / "quirky_bootstrap.py").read_text()
+
+
+def _quirky(create_fn, fn_name, scenario):
+    name = fn_name()
+    create_fn(make_zip({"bootstrap": (QUIRKY, 0o755)}), runtime="provided.al2023", handler="x", name=name,
+              Timeout=5, Environment={"Variables": {"SCENARIO": scenario}})
+    return name
+
+
+def test_runtime_that_reconnects_for_next(lam, create_fn, fn_name):
+    name = _quirky(create_fn, fn_name, "reconnect")
+    for i in range(3):
+        assert ok(invoke(lam, name, {"n": i})) == {"echo": {"n": i}}
+
+
+def test_runtime_that_closes_after_next(lam, create_fn, fn_name):
+    name = _quirky(create_fn, fn_name, "close")
+    for i in range(3):
+        assert ok(invoke(lam, name, {"n": i})) == {"echo": {"n": i}}
+
+
+def test_oversized_answer_on_another_connection(lam, create_fn, fn_name):
+    name = _quirky(create_fn, fn_name, "big_elsewhere")
+    inv = invoke(lam, name, {})
+    assert inv.function_error == "Unhandled"
+    assert inv.payload["errorType"] == "Function.ResponseSizeTooLarge"
