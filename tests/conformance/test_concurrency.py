@@ -199,4 +199,8 @@ def test_provisioned_concurrency_shares_the_unreserved_pool(serval_factory):
     with pytest.raises(ClientError) as ei:
         lam.put_provisioned_concurrency_config(FunctionName="pb", Qualifier="1", ProvisionedConcurrentExecutions=3)
     assert error_of(ei.value)[:2] == ("InvalidParameterValueException", 400)
+    # Reserving for another function must leave room for pa's provisioned 3 too.
+    with pytest.raises(ClientError) as ei:
+        lam.put_function_concurrency(FunctionName="pb", ReservedConcurrentExecutions=3)
+    assert error_of(ei.value)[:2] == ("InvalidParameterValueException", 400)
     lam.put_provisioned_concurrency_config(FunctionName="pb", Qualifier="1", ProvisionedConcurrentExecutions=2)

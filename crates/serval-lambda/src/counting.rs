@@ -130,6 +130,20 @@ impl Counting {
         function: &str,
         reserved: Option<u32>,
     ) -> Result<(), LambdaError> {
+        self.set_reserved_beside(account, region, function, reserved, 0)
+    }
+
+    /// Like [`Counting::set_reserved`], with `committed` more of the
+    /// unreserved pool already promised elsewhere (provisioned concurrency of
+    /// functions without reserved concurrency).
+    pub fn set_reserved_beside(
+        &self,
+        account: &str,
+        region: &str,
+        function: &str,
+        reserved: Option<u32>,
+        committed: u64,
+    ) -> Result<(), LambdaError> {
         let mut accounts = match self.accounts.lock() {
             Ok(a) => a,
             Err(p) => p.into_inner(),
@@ -141,7 +155,9 @@ impl Counting {
             Some(r) => {
                 let others = acct.reserved_total()
                     - u64::from(acct.reserved.get(function).copied().unwrap_or(0));
-                if others + u64::from(r) > u64::from(self.limit.saturating_sub(MIN_UNRESERVED)) {
+                if others + u64::from(r) + committed
+                    > u64::from(self.limit.saturating_sub(MIN_UNRESERVED))
+                {
                     return Err(LambdaError::InvalidParameter(format!(
                         "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
                     )));

@@ -29,12 +29,17 @@ fn body_budget() -> &'static tokio::sync::Semaphore {
     BUDGET.get_or_init(|| tokio::sync::Semaphore::new(BODY_BUDGET_MB as usize))
 }
 
+/// Connections served at once; more are closed as they arrive, so a flood
+/// of idle connections cannot use up the process's descriptors.
+const MAX_CONNECTIONS: usize = 4096;
+
 /// Serves `router` on `listener` until `shutdown` turns true.
 pub async fn serve(
     listener: TcpListener,
     router: Arc<Router>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -48,9 +53,14 @@ pub async fn serve(
                 continue;
             }
         };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let svc = service_fn(move |req| {
                 let router = router.clone();
                 async move { Ok::<_, Infallible>(handle(&router, req).await) }

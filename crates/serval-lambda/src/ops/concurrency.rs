@@ -13,6 +13,17 @@ use serval_core::RequestContext;
 use serval_wire::Response;
 use std::sync::Arc;
 
+/// Provisioned concurrency of the account's other functions without
+/// reserved concurrency: it comes out of the unreserved pool.
+fn provisioned_elsewhere(l: &Lambda, key: &FnKey) -> u64 {
+    l.registry
+        .list(&key.account, &key.region)
+        .iter()
+        .filter(|g| g.rec.name != key.name && g.rec.reserved_concurrency.is_none())
+        .flat_map(|g| g.provisioned.values().map(|p| u64::from(p.requested)))
+        .sum()
+}
+
 /// PutFunctionConcurrency.
 pub async fn put_reserved(
     l: &Lambda,
@@ -30,6 +41,7 @@ pub async fn put_reserved(
         ));
     }
     let n = u32::try_from(n).unwrap_or(u32::MAX);
+    let committed = provisioned_elsewhere(l, &key);
     l.registry
         .update(&key, |cur| {
             let mut f = cur.ok_or_else(|| not_found(&key, None))?;
@@ -39,7 +51,8 @@ pub async fn put_reserved(
                     "ReservedConcurrentExecutions {n} should not be lower than function's total provisioned concurrency [{provisioned}]."
                 )));
             }
-            l.counting.set_reserved(&key.account, &key.region, &key.name, Some(n))?;
+            l.counting
+                .set_reserved_beside(&key.account, &key.region, &key.name, Some(n), committed)?;
             f.rec.reserved_concurrency = Some(n);
             Ok((Some(f), ()))
         })
@@ -222,15 +235,7 @@ pub async fn put_provisioned(
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     let now = l.clock.now_millis();
     let unreserved = l.counting.unreserved(&key.account, &key.region);
-    // Provisioned concurrency of the account's other functions without
-    // reserved concurrency comes out of the same unreserved pool.
-    let elsewhere: u64 = l
-        .registry
-        .list(&key.account, &key.region)
-        .iter()
-        .filter(|g| g.rec.name != key.name && g.rec.reserved_concurrency.is_none())
-        .flat_map(|g| g.provisioned.values().map(|p| u64::from(p.requested)))
-        .sum();
+    let elsewhere = provisioned_elsewhere(l, &key);
     let (f, rec) = l
         .registry
         .update(&key, |cur| {
