@@ -143,6 +143,28 @@ impl Lambda {
         )
     }
 
+    /// Reads an existing function (`ResourceNotFoundException` otherwise).
+    pub(crate) fn read_function<T>(
+        &self,
+        key: &FnKey,
+        f: impl FnOnce(&registry::Function) -> Result<T>,
+    ) -> Result<T> {
+        self.registry
+            .read(key, |found| f(found.ok_or_else(|| not_found(key, None))?))
+    }
+
+    /// Changes an existing function (`ResourceNotFoundException` otherwise);
+    /// `f` returns the new state (`None` deletes it) and its answer.
+    pub(crate) async fn update_function<T>(
+        &self,
+        key: &FnKey,
+        f: impl FnOnce(registry::Function) -> Result<(Option<registry::Function>, T)>,
+    ) -> Result<T> {
+        self.registry
+            .update(key, |cur| f(cur.ok_or_else(|| not_found(key, None))?))
+            .await
+    }
+
     /// Whether a function exists.
     pub fn function_exists(&self, account: &str, region: &str, name: &str) -> bool {
         let key = FnKey {

@@ -91,9 +91,7 @@ pub async fn create(
         .and_then(|r| r.additional_version_weights.clone())
         .unwrap_or_default();
     let alias = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+        .update_function(&key, |mut f| {
             if f.aliases.contains_key(&name) {
                 return Err(LambdaError::Conflict(format!(
                     "Alias already exists: {}:{name}",
@@ -118,8 +116,7 @@ pub async fn create(
 /// GetAlias.
 pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, name: &str) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
+    l.read_function(&key, |f| {
         let a = f
             .aliases
             .get(name)
@@ -137,10 +134,7 @@ pub async fn update(
     input: AliasInput,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let (alias, moved) = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+    let (alias, moved) = l.update_function(&key, |mut f| {
             let mut a = f.aliases.get(name).cloned().ok_or_else(|| alias_not_found(&key, name))?;
             let old_version = a.function_version.clone();
             if let Some(r) = &input.revision_id {
@@ -184,9 +178,7 @@ pub async fn delete(
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
     let freed = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+        .update_function(&key, |mut f| {
             let version = f.aliases.remove(name).map(|a| a.function_version);
             let had_provisioned = f.provisioned.remove(name).is_some();
             let freed = version.filter(|_| had_provisioned).map(|v| (f.clone(), v));
@@ -208,8 +200,7 @@ pub fn list(
     page: &Page,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let all = l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
+    let all = l.read_function(&key, |f| {
         Ok::<_, LambdaError>(
             f.aliases
                 .values()

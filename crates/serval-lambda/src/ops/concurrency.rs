@@ -42,9 +42,7 @@ pub async fn put_reserved(
     }
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     let committed = provisioned_elsewhere(l, &key);
-    l.registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+    l.update_function(&key, |mut f| {
             let provisioned: u32 = f.provisioned.values().map(|p| p.requested).sum();
             if provisioned > n {
                 return Err(LambdaError::InvalidParameter(format!(
@@ -64,12 +62,9 @@ pub async fn put_reserved(
 pub fn get_reserved(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
     unqualified(fref)?;
     let key = l.key(ctx, fref)?;
-    l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
-        match f.rec.reserved_concurrency {
-            Some(n) => ok(200, &json!({ "ReservedConcurrentExecutions": n })),
-            None => ok(200, &json!({})),
-        }
+    l.read_function(&key, |f| match f.rec.reserved_concurrency {
+        Some(n) => ok(200, &json!({ "ReservedConcurrentExecutions": n })),
+        None => ok(200, &json!({})),
     })
 }
 
@@ -81,16 +76,14 @@ pub async fn delete_reserved(
 ) -> Result<Response> {
     unqualified(fref)?;
     let key = l.key(ctx, fref)?;
-    l.registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            f.rec.reserved_concurrency = None;
-            let _ = l
-                .counting
-                .set_reserved(&key.account, &key.region, &key.name, None);
-            Ok((Some(f), ()))
-        })
-        .await?;
+    l.update_function(&key, |mut f| {
+        f.rec.reserved_concurrency = None;
+        let _ = l
+            .counting
+            .set_reserved(&key.account, &key.region, &key.name, None);
+        Ok((Some(f), ()))
+    })
+    .await?;
     Ok(Response::empty(204))
 }
 
@@ -236,10 +229,7 @@ pub async fn put_provisioned(
     let now = l.clock.now_millis();
     let unreserved = l.counting.unreserved(&key.account, &key.region);
     let elsewhere = provisioned_elsewhere(l, &key);
-    let (f, rec) = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+    let (f, rec) = l.update_function(&key, |mut f| {
             target_version(&f, &key, &q)?;
             let others: u64 = f.provisioned.iter().filter(|(k, _)| **k != q).map(|(_, p)| u64::from(p.requested)).sum();
             let wanted = others + u64::from(n);
@@ -273,8 +263,7 @@ pub async fn put_provisioned(
 pub fn get_provisioned(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
     let key = l.key(ctx, fref)?;
     let q = published_qualifier(fref, false)?;
-    l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
+    l.read_function(&key, |f| {
         target_version(f, &key, &q)?;
         let p = f.provisioned.get(&q).ok_or_else(provisioned_not_found)?;
         ok(200, &describe(l, &key, f, p, false))
@@ -290,9 +279,7 @@ pub async fn delete_provisioned(
     let key = l.key(ctx, fref)?;
     let q = published_qualifier(fref, false)?;
     let removed = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+        .update_function(&key, |mut f| {
             target_version(&f, &key, &q)?;
             if f.provisioned.remove(&q).is_none() {
                 // AWS answers 204 when there is nothing to delete.
@@ -315,8 +302,7 @@ pub fn list_provisioned(
     page: &Page,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let all = l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
+    let all = l.read_function(&key, |f| {
         Ok::<_, LambdaError>(
             f.provisioned
                 .values()

@@ -229,11 +229,7 @@ pub async fn create(
                 aliases: BTreeMap::new(),
                 provisioned: BTreeMap::new(),
             };
-            let shown = if publish {
-                super::versions::publish_into(&mut f, None, now)
-            } else {
-                f.latest.clone()
-            };
+            let shown = super::versions::publish_if(&mut f, publish, now);
             Ok((Some(f), shown))
         })
         .await?;
@@ -334,8 +330,7 @@ pub async fn update_code(
     };
     let code = store_code(l, &key.account, &key.region, zip).await?;
     if input.dry_run {
-        return l.registry.read(&key, |f| {
-            let f = f.ok_or_else(|| not_found(&key, None))?;
+        return l.read_function(&key, |f| {
             let mut v = (*f.latest).clone();
             v.code_sha256 = code.sha256_b64.clone();
             v.code_size = code.size;
@@ -446,20 +441,14 @@ async fn update_latest(
 ) -> Result<Response> {
     let now = l.clock.now_millis();
     let shown = l
-        .registry
-        .update(key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(key, None))?;
+        .update_function(key, |mut f| {
             check_revision(expected_revision, &f.latest.revision_id)?;
             let mut v = (*f.latest).clone();
             change(&mut v);
             v.last_modified = now;
             v.revision_id = ids::uuid_v4();
             f.latest = Arc::new(v);
-            let shown = if publish {
-                super::versions::publish_into(&mut f, None, now)
-            } else {
-                f.latest.clone()
-            };
+            let shown = super::versions::publish_if(&mut f, publish, now);
             Ok((Some(f), shown))
         })
         .await?;
@@ -480,12 +469,7 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
     let key = l.key(ctx, fref)?;
     match fref.qualifier.as_deref() {
         None => {
-            l.registry
-                .update(&key, |cur| {
-                    cur.ok_or_else(|| not_found(&key, None))?;
-                    Ok((None, ()))
-                })
-                .await?;
+            l.update_function(&key, |_| Ok((None, ()))).await?;
             l.workers.retire_function(&key);
             let _ = l
                 .counting

@@ -4,7 +4,7 @@ use super::ok;
 use crate::arn::FunctionRef;
 use crate::error::{LambdaError, Result};
 use crate::registry::FnKey;
-use crate::{not_found, Lambda};
+use crate::Lambda;
 use serde_json::json;
 use serval_core::RequestContext;
 use serval_wire::Response;
@@ -53,16 +53,14 @@ pub async fn tag(
     tags: BTreeMap<String, String>,
 ) -> Result<Response> {
     let key = key_of(l, ctx, arn)?;
-    l.registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            let mut merged = f.rec.tags.clone();
-            merged.extend(tags);
-            validate(&merged)?;
-            f.rec.tags = merged;
-            Ok((Some(f), ()))
-        })
-        .await?;
+    l.update_function(&key, |mut f| {
+        let mut merged = f.rec.tags.clone();
+        merged.extend(tags);
+        validate(&merged)?;
+        f.rec.tags = merged;
+        Ok((Some(f), ()))
+    })
+    .await?;
     Ok(Response::empty(204))
 }
 
@@ -74,23 +72,18 @@ pub async fn untag(
     keys: Vec<String>,
 ) -> Result<Response> {
     let key = key_of(l, ctx, arn)?;
-    l.registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
-            for k in &keys {
-                f.rec.tags.remove(k);
-            }
-            Ok((Some(f), ()))
-        })
-        .await?;
+    l.update_function(&key, |mut f| {
+        for k in &keys {
+            f.rec.tags.remove(k);
+        }
+        Ok((Some(f), ()))
+    })
+    .await?;
     Ok(Response::empty(204))
 }
 
 /// ListTags.
 pub fn list(l: &Lambda, ctx: &RequestContext, arn: &str) -> Result<Response> {
     let key = key_of(l, ctx, arn)?;
-    l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
-        ok(200, &json!({ "Tags": f.rec.tags }))
-    })
+    l.read_function(&key, |f| ok(200, &json!({ "Tags": f.rec.tags })))
 }

@@ -6,7 +6,7 @@ use crate::arn::FunctionRef;
 use crate::error::{LambdaError, Result};
 use crate::model::VersionRecord;
 use crate::registry::Function;
-use crate::{not_found, Lambda};
+use crate::Lambda;
 use serval_core::{ids, RequestContext};
 use serval_wire::Response;
 use std::sync::Arc;
@@ -55,6 +55,16 @@ pub(crate) fn publish_into(
     v
 }
 
+/// The version to show after a change: a new published one when asked,
+/// else `$LATEST`.
+pub(crate) fn publish_if(f: &mut Function, publish: bool, now: u64) -> Arc<VersionRecord> {
+    if publish {
+        publish_into(f, None, now)
+    } else {
+        f.latest.clone()
+    }
+}
+
 /// PublishVersion.
 pub async fn publish(
     l: &Lambda,
@@ -64,10 +74,7 @@ pub async fn publish(
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
     let now = l.clock.now_millis();
-    let v = l
-        .registry
-        .update(&key, |cur| {
-            let mut f = cur.ok_or_else(|| not_found(&key, None))?;
+    let v = l.update_function(&key, |mut f| {
             if let Some(sha) = &input.code_sha256 {
                 if *sha != f.latest.code_sha256 {
                     return Err(LambdaError::InvalidParameter(format!(
@@ -93,8 +100,7 @@ pub async fn publish(
 /// ListVersionsByFunction.
 pub fn list(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef, page: &Page) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let all = l.registry.read(&key, |f| {
-        let f = f.ok_or_else(|| not_found(&key, None))?;
+    let all = l.read_function(&key, |f| {
         let mut all =
             vec![f
                 .latest
