@@ -64,6 +64,12 @@ impl Function {
         }
     }
 
+    /// Bytes of code stored for `$LATEST` and every published version (what
+    /// counts against the account's code storage).
+    pub fn code_size(&self) -> u64 {
+        self.latest.code_size + self.versions.values().map(|v| v.code_size).sum::<u64>()
+    }
+
     fn ops(&self, key: &FnKey) -> Vec<Op> {
         let mut ops = Vec::new();
         for kind in ["f", "v", "a", "p"] {

@@ -316,10 +316,7 @@ pub fn list_provisioned(
 /// GetAccountSettings.
 pub fn account_settings(l: &Lambda, ctx: &RequestContext) -> Result<Response> {
     let functions = l.registry.list(&ctx.account_id, &ctx.region);
-    let total: u64 = functions
-        .iter()
-        .map(|f| f.latest.code_size + f.versions.values().map(|v| v.code_size).sum::<u64>())
-        .sum();
+    let total: u64 = functions.iter().map(|f| f.code_size()).sum();
     ok(
         200,
         &json!({

@@ -53,7 +53,7 @@ async fn store_code(
         .registry
         .list(account, region)
         .iter()
-        .map(|f| f.latest.code_size + f.versions.values().map(|v| v.code_size).sum::<u64>())
+        .map(|f| f.code_size())
         .sum();
     if used + zip.len() as u64 > TOTAL_CODE_SIZE {
         return Err(LambdaError::CodeStorageExceeded(format!(
