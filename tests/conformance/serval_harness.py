@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -27,7 +28,10 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "tests" / "functions"
@@ -314,3 +318,39 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+# --------------------------------------------------------------------------- raw HTTP
+
+
+def raw_request(serval, method: str, path: str, body: bytes | None = None, headers=None, sign: bool = True):
+    """Send one HTTP request (SigV4-signed unless sign=False); return (status, headers, body bytes)."""
+    url = f"{serval.endpoint}{path}"
+    headers = dict(headers or {})
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    if sign:
+        req = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+        SigV4Auth(Credentials("test", "test-secret"), "lambda", REGION).add_auth(req)
+        headers = dict(req.headers.items())
+    conn = http.client.HTTPConnection("127.0.0.1", serval.port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def error_type(headers: dict, body: bytes) -> str:
+    """The error type as an AWS SDK would find it: x-amzn-ErrorType, else __type/Type/code in the body."""
+    if headers.get("x-amzn-errortype"):
+        return headers["x-amzn-errortype"].split(":")[0]
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ""
+    for key in ("__type", "code", "Code", "Type"):
+        if isinstance(doc, dict) and doc.get(key) and doc.get(key) != "User":
+            return str(doc[key]).split("#")[-1]
+    return ""

@@ -2,48 +2,11 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from serval_harness import REGION
-
-
-def raw_request(serval, method: str, path: str, body: bytes | None = None, headers=None, sign: bool = True):
-    """Send one HTTP request (SigV4-signed unless sign=False); return (status, headers, body bytes)."""
-    url = f"{serval.endpoint}{path}"
-    headers = dict(headers or {})
-    if body is not None:
-        headers.setdefault("Content-Type", "application/json")
-    if sign:
-        req = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
-        SigV4Auth(Credentials("test", "test-secret"), "lambda", REGION).add_auth(req)
-        headers = dict(req.headers.items())
-    conn = http.client.HTTPConnection("127.0.0.1", serval.port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def error_type(headers: dict, body: bytes) -> str:
-    """The error type as an AWS SDK would find it: x-amzn-ErrorType, else __type/Type/code in the body."""
-    if headers.get("x-amzn-errortype"):
-        return headers["x-amzn-errortype"].split(":")[0]
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return ""
-    for key in ("__type", "code", "Code", "Type"):
-        if isinstance(doc, dict) and doc.get(key) and doc.get(key) != "User":
-            return str(doc[key]).split("#")[-1]
-    return ""
+from serval_harness import error_type, raw_request
 
 
 def test_health(serval):

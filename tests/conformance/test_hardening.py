@@ -5,7 +5,6 @@ that exit between invocations. Each asserts what AWS Lambda does."""
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import os
@@ -22,6 +21,8 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from serval_harness import (
+    error_type,
+    raw_request,
     ACCOUNT,
     FUNCTIONS_DIR,
     REGION,
@@ -153,30 +154,14 @@ def _hand_signed(serval, region: str, path: str = "/2015-03-31/functions/"):
         "Authorization": (f"AWS4-HMAC-SHA256 Credential={ACCOUNT}/20240101/{region}/lambda/aws4_request, "
                           f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}"),
     }
-    conn = http.client.HTTPConnection("127.0.0.1", serval.port, timeout=10)
-    try:
-        conn.request("GET", path, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
-
-
-def _error_type(headers: dict, body: bytes) -> str:
-    if headers.get("x-amzn-errortype"):
-        return headers["x-amzn-errortype"].split(":")[0]
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return ""
-    return str(doc.get("__type") or doc.get("code") or doc.get("Type") or "").split("#")[-1]
+    return raw_request(serval, "GET", path, headers=headers, sign=False)
 
 
 @pytest.mark.parametrize("region", ["..", "US-EAST-1", "us-east-1..victim", "us_east_1", "us-east-1%2F..", "x" * 40])
 def test_credential_scope_with_malformed_region_is_refused(serval, region):
     status, headers, body = _hand_signed(serval, region)
     assert status == 403, body
-    assert _error_type(headers, body) == "IncompleteSignatureException", (headers, body)
+    assert error_type(headers, body) == "IncompleteSignatureException", (headers, body)
 
 
 @pytest.mark.parametrize("region", [REGION, "eu-west-1", "us-gov-west-1"])
