@@ -61,6 +61,8 @@ const WARM_OVERHEAD_MAX_US: f64 = 150.0;
 const RUST_COLD_MAX_MS: f64 = 10.0;
 const PY_COLD_MAX_RATIO: f64 = 2.0;
 const THROUGHPUT_MIN: f64 = 10_000.0;
+/// What full isolation may add to the p50 cold start.
+const ISOLATION_COLD_MAX_MS: f64 = 5.0;
 
 /// Sample sizes; bounded so a full run stays well under a minute on 2 cores.
 struct Plan {
@@ -385,6 +387,11 @@ struct Figures {
     py_pass_nosite: Samples,
     py_exe: PathBuf,
     tput: Vec<Tput>,
+    /// Isolation mode of the measured server (from its health report).
+    isolation: String,
+    /// Cold starts on a second server with `--isolation process`.
+    cold_rust_plain: Samples,
+    cold_py_plain: Samples,
     /// `/proc/loadavg` before the run (other load on the machine skews every figure).
     loadavg: String,
 }
@@ -413,7 +420,7 @@ fn run(plan: Plan) -> Result<()> {
         .build()?;
     let (echo, echo_addr) = start_echo_server()?;
     let echo_probe = CpuProbe::new(echo.0.id(), false);
-    let mut serval = rt.block_on(start_serval(&serval_bin))?;
+    let mut serval = rt.block_on(start_serval(&serval_bin, &[], "main"))?;
     let probes = Probes {
         echo: echo_probe,
         serval: CpuProbe::new(serval.proc.0.id(), true),
@@ -426,6 +433,17 @@ fn run(plan: Plan) -> Result<()> {
         &py_exe,
         probes,
     ));
+    // The same cold starts without isolation, for the isolation row.
+    let figures = match figures {
+        Ok(mut f) => rt
+            .block_on(plain_cold_starts(&serval_bin, &echo_bin, &plan))
+            .map(|(r, p)| {
+                f.cold_rust_plain = r;
+                f.cold_py_plain = p;
+                f
+            }),
+        Err(e) => Err(e),
+    };
     drop(rt);
     drop(echo);
     step("stopping serval");
@@ -457,12 +475,12 @@ async fn measure(
         .unwrap_or_default();
     step("deploying functions");
     let mut c = Client::connect(serval).await?;
-    let rust_zip = zip_one("bootstrap", &std::fs::read(echo_bin)?, 0o755)?;
-    create_function(&mut c, RUST_FN, "provided.al2023", "bootstrap", &rust_zip).await?;
-    let py_zip = zip_one("app.py", PY_APP.as_bytes(), 0o644)?;
-    create_function(&mut c, PY_FN, "python3.12", "app.handler", &py_zip).await?;
-    check_echo(&mut c, RUST_FN).await?;
-    check_echo(&mut c, PY_FN).await?;
+    deploy(&mut c, echo_bin).await?;
+    let health = c.send(Method::GET, "/_serval/health", Bytes::new()).await?;
+    let isolation = serde_json::from_slice::<serde_json::Value>(&health.body)
+        .ok()
+        .and_then(|v| v["isolation"]["mode"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into());
 
     step("warm latency: floor (echo server), rust, python, interleaved");
     let targets = vec![
@@ -500,7 +518,36 @@ async fn measure(
         py_exe: py_exe.to_path_buf(),
         tput,
         loadavg,
+        isolation,
+        cold_rust_plain: Samples::new(Vec::new(), None),
+        cold_py_plain: Samples::new(Vec::new(), None),
     })
+}
+
+async fn deploy(c: &mut Client, echo_bin: &Path) -> Result<()> {
+    let rust_zip = zip_one("bootstrap", &std::fs::read(echo_bin)?, 0o755)?;
+    create_function(c, RUST_FN, "provided.al2023", "bootstrap", &rust_zip).await?;
+    let py_zip = zip_one("app.py", PY_APP.as_bytes(), 0o644)?;
+    create_function(c, PY_FN, "python3.12", "app.handler", &py_zip).await?;
+    check_echo(c, RUST_FN).await?;
+    check_echo(c, PY_FN).await
+}
+
+/// Cold starts on a second server that runs functions as plain processes.
+async fn plain_cold_starts(bin: &Path, echo_bin: &Path, plan: &Plan) -> Result<(Samples, Samples)> {
+    step("cold start without isolation (--isolation process): rust, python");
+    let mut s = start_serval(bin, &["--isolation", "process"], "plain").await?;
+    let r = async {
+        let mut c = Client::connect(s.addr).await?;
+        deploy(&mut c, echo_bin).await?;
+        let rust = cold_starts(&mut c, RUST_FN, plan).await?;
+        let py = cold_starts(&mut c, PY_FN, plan).await?;
+        Ok((rust, py))
+    }
+    .await;
+    s.proc.terminate(Duration::from_secs(5));
+    let _ = std::fs::remove_file(&s.log);
+    r
 }
 
 const RULE: usize = 100;
@@ -589,7 +636,12 @@ fn print_table(f: &Figures, plan: &Plan, serval_bin: &Path, echo_bin: &Path, too
     line(String::new());
     line(format!(
         "{:<w$} {:>11} {:>11}  target",
-        "cold start (1st invoke after config update)", "p50", "p99"
+        format!(
+            "cold start, isolation {} (1st invoke after config update)",
+            f.isolation
+        ),
+        "p50",
+        "p99"
     ));
     line(rule.clone());
     line(format!(
@@ -605,6 +657,18 @@ fn print_table(f: &Figures, plan: &Plan, serval_bin: &Path, echo_bin: &Path, too
         cold_py_ms,
         f.cold_py.p99_us() / 1000.0
     ));
+    let iso = |label: &str, with: &Samples, without: &Samples| {
+        let added = (with.p50_us() - without.p50_us()) / 1000.0;
+        format!(
+            "{:<w$} {:>8.2} ms {:>8.2} ms  isolation adds {added:+.2} ms (≤ {ISOLATION_COLD_MAX_MS:.0} ms {})",
+            format!("{label} without isolation (n={})", without.0.len()),
+            without.p50_us() / 1000.0,
+            without.p99_us() / 1000.0,
+            mark(added <= ISOLATION_COLD_MAX_MS)
+        )
+    };
+    line(iso("rust", &f.cold_rust, &f.cold_rust_plain));
+    line(iso("python3.12", &f.cold_py, &f.cold_py_plain));
     line(format!(
         "{:<w$} {:>8.2} ms {:>8.2} ms",
         format!("spawn `python3 -c pass` (n={})", f.py_pass.0.len()),

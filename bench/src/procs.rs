@@ -166,13 +166,15 @@ impl Serval {
     }
 }
 
-pub(crate) async fn start_serval(bin: &Path) -> Result<Serval> {
+/// Starts `serval serve` with `extra` flags; `tag` names its log file.
+pub(crate) async fn start_serval(bin: &Path, extra: &[&str], tag: &str) -> Result<Serval> {
     let port = free_port()?;
-    let log = std::env::temp_dir().join(format!("serval-bench-{}.log", std::process::id()));
+    let log = std::env::temp_dir().join(format!("serval-bench-{}-{tag}.log", std::process::id()));
     let out = std::fs::File::create(&log)?;
     let child = Command::new(bin)
         .args(["serve", "--ephemeral", "--port", &port.to_string()])
         .args(["--account-concurrency", "1000"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::from(out.try_clone()?))
         .stderr(Stdio::from(out))

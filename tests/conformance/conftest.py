@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from serval_harness import (  # noqa: E402
     FUNCTIONS_DIR,
+    Notifier,
     ROLE,
     ServalProcess,
     make_zip,
@@ -178,3 +179,11 @@ def wait_updated(client, name: str, qualifier: str | None = None) -> None:
 @pytest.fixture
 def wait_fn_updated():
     return wait_updated
+
+
+@pytest.fixture
+def notifier():
+    """A loopback TCP listener functions report side effects to ({"notify": notifier.addr})."""
+    n = Notifier()
+    yield n
+    n.close()

@@ -304,6 +304,15 @@ class ServalProcess:
         except OSError:
             return ""
 
+    def actual_data_dir(self) -> Path:
+        """The data dir in use: --data-dir, or the temp dir an --ephemeral server announced."""
+        if self.data_dir is not None:
+            return self.data_dir
+        found = re.findall(r"\(data: (/[^;,)]+)", self.log_text())
+        if not found:
+            raise RuntimeError(f"the server did not announce its data dir\n{self.log_tail()}")
+        return Path(found[-1])
+
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_text().splitlines()[-lines:]
         return "--- serval log tail ---\n" + "\n".join(text)
@@ -318,6 +327,24 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _environ_has(pid: str, needles: Iterable[bytes]) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            entries = set(f.read().split(b"\0"))
+    except OSError:
+        return False
+    return all(n in entries for n in needles)
+
+
+def procs_with(*markers: str) -> list[int]:
+    """Pids of live processes whose environment holds every one of `markers` (NAME=value)."""
+    needles = [m.encode() for m in markers]
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _environ_has(p, needles)]
 
 
 # --------------------------------------------------------------------------- raw HTTP
@@ -354,3 +381,42 @@ def error_type(headers: dict, body: bytes) -> str:
         if isinstance(doc, dict) and doc.get(key) and doc.get(key) != "User":
             return str(doc[key]).split("#")[-1]
     return ""
+
+
+class Notifier:
+    """A TCP listener on loopback that collects what functions send it (the echo function's
+    {"notify": addr}): a side effect visible from the test even when functions cannot write
+    to the test's files (they run in their own mount namespace)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.messages: list[str] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.addr = f"127.0.0.1:{self._sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                data = b""
+                try:
+                    while chunk := conn.recv(4096):
+                        data += chunk
+                except OSError:
+                    pass
+                self.messages.append(data.decode(errors="replace"))
+
+    def wait(self, timeout: float = 10.0) -> str:
+        wait_until(lambda: self.messages, timeout=timeout, message="a notification from the function")
+        return self.messages[0]
+
+    def close(self):
+        self._sock.close()

@@ -34,6 +34,7 @@ from serval_harness import (
     make_client,
     make_zip,
     ok,
+    procs_with,
     wait_until,
 )
 
@@ -44,20 +45,6 @@ def fresh_account() -> str:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _environ_has(pid: str, needle: bytes) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            return needle in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def procs_with(marker: str) -> list[int]:
-    """Pids of live processes whose environment holds `marker` (NAME=value)."""
-    needle = marker.encode()
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _environ_has(p, needle)]
 
 
 @pytest.fixture
@@ -351,7 +338,7 @@ def test_list_versions_huge_marker(lam, three_versions):
 # --------------------------------------------------------------------------- 6. caller hangs up
 
 
-def test_caller_hanging_up_does_not_stop_the_invocation(serval, lam, create_fn, fn_name, tmp_path):
+def test_caller_hanging_up_does_not_stop_the_invocation(serval, lam, create_fn, fn_name, notifier):
     name = fn_name()
     create_fn(name=name, Timeout=30)
     # one environment only: a later invoke either waits its turn (throttled) or reuses it
@@ -359,18 +346,16 @@ def test_caller_hanging_up_does_not_stop_the_invocation(serval, lam, create_fn, 
     first = ok(invoke(lam, name, {"counter": True}))
     assert first["counter"] == 1
 
-    touched = tmp_path / "touched"
     # (botocore's max_attempts counts retries: total_max_attempts=1 is one attempt, no retry)
     impatient = make_client(serval.endpoint, read_timeout=1,
                             retries={"mode": "standard", "total_max_attempts": 1})
     started = time.monotonic()
     with pytest.raises(ReadTimeoutError):
-        impatient.invoke(FunctionName=name, Payload=json.dumps({"sleep_ms": 2500, "touch": str(touched)}))
+        impatient.invoke(FunctionName=name, Payload=json.dumps({"sleep_ms": 2500, "notify": notifier.addr}))
     assert time.monotonic() - started < 2.5
 
     # the function carried on after the caller left: its side effect happens
-    wait_until(touched.exists, timeout=15, message="the abandoned invocation's side effect")
-    assert touched.read_text()  # the request id
+    assert notifier.wait(timeout=15)  # the request id
 
     def warm_invoke():
         try:
@@ -488,11 +473,11 @@ def test_runtime_exiting_after_its_answer_does_not_fail_the_next_invoke(lam, cre
     name = fn_name()
     create_fn(make_zip({"bootstrap": (EXIT_BOOTSTRAP, 0o755)}), runtime="provided.al2023",
               handler="unused", name=name, Timeout=10)
-    pid = ok(invoke(lam, name, {"n": 0}))["pid"]
+    env_id = ok(invoke(lam, name, {"n": 0}))["env_id"]
     for i in range(1, 4):
         assert ok(invoke(lam, name, {"mode": "respond_then_exit", "exit_delay_ms": exit_delay_ms})) == "bye"
         # the next event goes to a fresh environment, not to the one that exited
         out = ok(invoke(lam, name, {"n": i}))
         assert out["event"] == {"n": i}
-        assert out["pid"] != pid
-        pid = out["pid"]
+        assert out["env_id"] != env_id
+        env_id = out["env_id"]

@@ -69,18 +69,17 @@ def test_invalid_json_payload(lam, create_fn):
 # --------------------------------------------------------------------------- invocation types
 
 
-def test_event_invocation_runs_function(lam, create_fn, tmp_path, serval):
+def test_event_invocation_runs_function(lam, create_fn, notifier, serval):
     name = create_fn()["FunctionName"]
     marker = f"async-marker-{uuid.uuid4().hex}"
-    target = tmp_path / "touched.txt"
-    inv = invoke(lam, name, {"touch": str(target), "print": marker}, InvocationType="Event")
+    inv = invoke(lam, name, {"notify": notifier.addr, "print": marker}, InvocationType="Event")
     assert inv.status == 202
     assert inv.body_bytes == b""
     assert inv.function_error is None
 
     def ran():
-        if target.exists():
-            return "file"
+        if notifier.messages:
+            return "notified"
         try:
             out = subprocess.run([str(serval_bin()), "logs", name, "--endpoint", serval.endpoint],
                                  capture_output=True, text=True, timeout=10)
@@ -97,14 +96,13 @@ def test_event_invocation_of_missing_function(lam):
     assert error_of(ei.value)[:2] == ("ResourceNotFoundException", 404)
 
 
-def test_dry_run(lam, create_fn, tmp_path):
+def test_dry_run(lam, create_fn, notifier):
     name = create_fn()["FunctionName"]
-    target = tmp_path / "must-not-exist.txt"
-    inv = invoke(lam, name, {"touch": str(target)}, InvocationType="DryRun")
+    inv = invoke(lam, name, {"notify": notifier.addr}, InvocationType="DryRun")
     assert inv.status == 204
     assert inv.body_bytes == b""
     time.sleep(0.3)
-    assert not target.exists()
+    assert not notifier.messages
 
 
 def test_log_type_tail(lam, create_fn):

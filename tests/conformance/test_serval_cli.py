@@ -78,7 +78,7 @@ def test_idle_timeout_reaps_environments(serval_factory, python_zip):
     time.sleep(3)
     later = ok(invoke(client, name, {"counter": True}))
     assert later["counter"] == 1, "environment was not reaped after --idle-timeout"
-    assert later["pid"] != first["pid"]
+    assert later["env_id"] != first["env_id"]
 
 
 def test_account_concurrency_flag(serval_factory):

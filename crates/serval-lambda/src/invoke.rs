@@ -98,6 +98,7 @@ pub(crate) fn spec_factory(
         function_name: record.function_name.clone(),
         version: record.version.clone(),
         memory_mb: record.memory_size,
+        ephemeral_mb: record.ephemeral_storage,
         handler: record.handler.clone(),
         runtime,
         code_dir: code_dir.clone(),

@@ -26,7 +26,7 @@ use crate::logs::Logs;
 use crate::registry::{FnKey, Registry};
 use crate::workers::WorkerManager;
 use serval_core::{AwsError, Clock, RequestContext, SystemClock};
-use serval_sandbox::Runtimes;
+use serval_sandbox::{Runtimes, Sandbox};
 use serval_store::Store;
 use serval_wire::{Protocol, Request, Response, Service, ServiceFuture};
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings of the Lambda service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LambdaConfig {
     /// Where code packages are kept.
     pub code_dir: PathBuf,
@@ -46,6 +46,8 @@ pub struct LambdaConfig {
     pub idle_timeout: Duration,
     /// Runtime cache (bootstraps, SDKs).
     pub runtime_cache: PathBuf,
+    /// How environments are isolated.
+    pub sandbox: Arc<dyn Sandbox>,
 }
 
 /// The Lambda service.
@@ -77,6 +79,7 @@ impl Lambda {
         }
         let workers = WorkerManager::new(
             runtimes.clone(),
+            config.sandbox.clone(),
             placement::Placement::from_host(),
             config.idle_timeout,
         );

@@ -5,7 +5,7 @@
 use crate::error::LambdaError;
 use crate::placement::{Placed, Placement};
 use crate::registry::FnKey;
-use serval_sandbox::{EnvSpec, Environment, Runtimes, StartError};
+use serval_sandbox::{EnvSpec, Environment, Runtimes, Sandbox, StartError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -103,6 +103,7 @@ pub enum AcquireError {
 /// Owns every execution environment.
 pub struct WorkerManager {
     runtimes: Arc<Runtimes>,
+    sandbox: Arc<dyn Sandbox>,
     placement: Arc<Placement>,
     pools: Mutex<HashMap<PoolKey, Pool>>,
     idle_timeout: Duration,
@@ -121,14 +122,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl WorkerManager {
-    /// A manager starting environments with `runtimes`.
+    /// A manager starting environments with `runtimes` in `sandbox`.
     pub fn new(
         runtimes: Arc<Runtimes>,
+        sandbox: Arc<dyn Sandbox>,
         placement: Arc<Placement>,
         idle_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             runtimes,
+            sandbox,
             placement,
             pools: Mutex::new(HashMap::new()),
             idle_timeout,
@@ -205,6 +208,7 @@ impl WorkerManager {
             serval_core::ids::random_hex(16),
             Arc::new(spec("on-demand")),
             &self.runtimes,
+            &self.sandbox,
         )
         .await
         .map_err(AcquireError::Start)?;
@@ -395,6 +399,7 @@ impl WorkerManager {
                 id,
                 Arc::new(spec("provisioned-concurrency")),
                 &self.runtimes,
+                &self.sandbox,
             )
             .await
             else {

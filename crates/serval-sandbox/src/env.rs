@@ -1,12 +1,12 @@
 //! One execution environment: a function process, its Runtime API listener
 //! and its output pipe.
 
+use crate::isolation::{Exit, Instance, LaunchError, LaunchSpec, Sandbox};
 use crate::logs::LogReader;
 use crate::runtime_api::{self, Shared};
 use crate::runtimes::{Runtime, Runtimes};
 use crate::{error_body, Invocation, InvokeReport, Outcome};
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -28,6 +28,8 @@ pub struct EnvSpec {
     pub version: String,
     /// Memory size in MB.
     pub memory_mb: u32,
+    /// Size of `/tmp` in MB.
+    pub ephemeral_mb: u32,
     /// Handler string (`app.handler`).
     pub handler: String,
     /// Runtime.
@@ -63,8 +65,8 @@ pub struct Environment {
     spec: Arc<EnvSpec>,
     shared: Arc<Shared>,
     logs: LogReader,
-    pid: Option<u32>,
-    exited: watch::Receiver<Option<String>>,
+    instance: Box<dyn Instance>,
+    exited: watch::Receiver<Option<Exit>>,
     api_task: tokio::task::JoinHandle<()>,
     started: Instant,
     init_duration: Option<Duration>,
@@ -73,74 +75,75 @@ pub struct Environment {
     memory: std::sync::Mutex<(Option<Instant>, u64)>,
 }
 
-/// How often peak memory is re-read from /proc (a read costs ~25 µs, too
-/// much for every warm invocation).
-const MEMORY_SAMPLE: Duration = Duration::from_secs(1);
+/// How often peak memory is re-read during fast warm invocations.
+const MEMORY_SAMPLE: Duration = Duration::from_millis(100);
 
 impl Environment {
-    /// Starts the process; init runs in the background until its first `/next`.
+    /// Starts the process in `sandbox`; init runs in the background until
+    /// its first `/next`.
     pub async fn start(
         id: String,
         spec: Arc<EnvSpec>,
         runtimes: &Runtimes,
+        sandbox: &Arc<dyn Sandbox>,
     ) -> Result<Environment, StartError> {
         let started = Instant::now();
+        let unknown = |e: &dyn std::fmt::Display| StartError {
+            error_type: "Runtime.Unknown".into(),
+            message: e.to_string(),
+        };
+        let task_root = sandbox.task_root(&spec.code_dir);
+        let isolated = task_root != spec.code_dir;
+        let runtime_root = sandbox.runtime_root(runtimes.cache_dir());
         let command = runtimes
-            .command(spec.runtime, &spec.code_dir)
+            .command(spec.runtime, &task_root, &runtime_root)
             .await
             .map_err(|message| StartError {
                 error_type: "Runtime.InvalidRuntime".into(),
                 message,
             })?;
         let shared = Arc::new(Shared::new());
-        let (addr, api_task) =
-            runtime_api::start(shared.clone())
-                .await
-                .map_err(|e| StartError {
+        // The Runtime API listens on loopback here, or inside the
+        // environment's own network (the sandbox makes it there).
+        let (addr, listener) = match sandbox.private_runtime_api() {
+            Some(addr) => (addr, None),
+            None => {
+                let l = runtime_api::bind().map_err(|e| StartError {
                     error_type: "Runtime.Unknown".into(),
                     message: format!("could not open the Runtime API: {e}"),
                 })?;
-        let (reader, writer) = std::io::pipe().map_err(|e| StartError {
-            error_type: "Runtime.Unknown".into(),
-            message: e.to_string(),
-        })?;
-        let writer2 = writer.try_clone().map_err(|e| StartError {
-            error_type: "Runtime.Unknown".into(),
-            message: e.to_string(),
-        })?;
-        let mut cmd = tokio::process::Command::new(&command.program);
-        cmd.args(&command.args)
-            .current_dir(&spec.code_dir)
-            .env_clear()
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(writer))
-            .stderr(Stdio::from(writer2))
-            .kill_on_drop(true)
-            .process_group(0);
-        // SAFETY: the closure runs in the forked child before exec and only
-        // calls prctl(2), which is async-signal-safe. PR_SET_PDEATHSIG makes
-        // the kernel kill the function if Serval itself dies (even by
-        // SIGKILL), so no environment outlives the server.
-        #[allow(unsafe_code)]
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let host_path =
-            std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-        let code = spec.code_dir.to_string_lossy().into_owned();
+                (l.local_addr().map_err(|e| unknown(&e))?, Some(l))
+            }
+        };
+        let (reader, writer) = std::io::pipe().map_err(|e| unknown(&e))?;
+        let root = task_root.to_string_lossy().into_owned();
+        let path = if isolated {
+            // Lambda's PATH, with the host interpreter's own directory first.
+            let interp = command
+                .program
+                .parent()
+                .filter(|_| spec.runtime.family != crate::RuntimeFamily::Provided)
+                .map(|d| format!("{}:", d.display()))
+                .unwrap_or_default();
+            format!("{interp}/usr/local/bin:/usr/bin:/bin:/opt/bin")
+        } else {
+            let host =
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+            format!("{host}:/opt/bin")
+        };
         let mut vars: Vec<(String, String)> = vec![
-            ("PATH".into(), format!("{host_path}:/opt/bin")),
+            ("PATH".into(), path),
             ("LANG".into(), "en_US.UTF-8".into()),
             ("TZ".into(), ":UTC".into()),
             (
                 "LD_LIBRARY_PATH".into(),
-                format!("{code}:{code}/lib:/opt/lib"),
+                format!("{root}:{root}/lib:/opt/lib"),
             ),
-            ("LAMBDA_TASK_ROOT".into(), code.clone()),
-            ("LAMBDA_RUNTIME_DIR".into(), code.clone()),
+            ("LAMBDA_TASK_ROOT".into(), root.clone()),
+            (
+                "LAMBDA_RUNTIME_DIR".into(),
+                runtime_root.to_string_lossy().into_owned(),
+            ),
             ("_HANDLER".into(), spec.handler.clone()),
             ("AWS_LAMBDA_RUNTIME_API".into(), addr.to_string()),
             (
@@ -166,42 +169,43 @@ impl Environment {
         }
         vars.extend(command.env.iter().cloned());
         vars.extend(spec.env.iter().cloned());
-        cmd.envs(vars);
-        let mut child = cmd.spawn().map_err(|e| StartError {
-            error_type: "Runtime.InvalidEntrypoint".into(),
-            message: match e.kind() {
-                std::io::ErrorKind::NotFound => {
-                    "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()
-                }
-                std::io::ErrorKind::PermissionDenied => {
-                    format!("fork/exec {}: permission denied", command.program.display())
-                }
-                _ => format!("fork/exec {}: {e}", command.program.display()),
-            },
-        })?;
-        // Our copies of the pipe's write end must close, or we never see EOF.
-        drop(cmd);
-        let logs = LogReader::start(reader.into()).map_err(|e| StartError {
-            error_type: "Runtime.Unknown".into(),
-            message: e.to_string(),
-        })?;
-        let pid = child.id();
-        let (exit_tx, exited) = watch::channel(None);
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            let text = match status {
-                Ok(s) => describe_exit(s),
-                Err(e) => e.to_string(),
-            };
-            exit_tx.send_replace(Some(text));
-        });
+        let launch = LaunchSpec {
+            program: command.program.clone(),
+            args: command.args.clone(),
+            env: vars,
+            code_dir: spec.code_dir.clone(),
+            runtime_dir: runtimes.cache_dir().to_path_buf(),
+            ro_paths: runtimes.host_paths(spec.runtime).await,
+            memory_mb: spec.memory_mb,
+            ephemeral_mb: spec.ephemeral_mb,
+            output: writer.into(),
+        };
+        let launched = sandbox
+            .launch(launch)
+            .await
+            .map_err(|e| launch_error(&command.program, e))?;
+        let logs = LogReader::start(reader.into()).map_err(|e| unknown(&e))?;
+        let listener = match (listener, launched.runtime_api) {
+            (Some(l), _) | (None, Some(l)) => l,
+            (None, None) => {
+                launched.instance.kill();
+                return Err(unknown(&"the sandbox gave no Runtime API listener"));
+            }
+        };
+        let api_task = match runtime_api::serve_listener(shared.clone(), listener) {
+            Ok(t) => t,
+            Err(e) => {
+                launched.instance.kill();
+                return Err(unknown(&e));
+            }
+        };
         Ok(Environment {
             id,
             spec,
             shared,
             logs,
-            pid,
-            exited,
+            instance: launched.instance,
+            exited: launched.exited,
             api_task,
             started,
             init_duration: None,
@@ -235,12 +239,14 @@ impl Environment {
             if let Some(err) = init_error.borrow_and_update().clone() {
                 return Err(err);
             }
-            if let Some(status) = exited.borrow_and_update().clone() {
+            if let Some(exit) = exited.borrow_and_update().clone() {
                 // The runtime may have posted an init error just before exiting.
                 if let Some(err) = self.shared.init_error.borrow().clone() {
-                    return Err(err);
+                    if !exit.out_of_memory {
+                        return Err(err);
+                    }
                 }
-                return Err(exit_error(&status));
+                return Err(exit_error(None, &exit));
             }
             tokio::select! {
                 _ = ready.changed() => {}
@@ -268,7 +274,7 @@ impl Environment {
                     outcome,
                     duration: self.started.elapsed(),
                     init_duration: Some(self.started.elapsed()),
-                    max_memory_mb: self.max_memory_mb(),
+                    max_memory_mb: self.memory_mb(true),
                     log_lines: lines,
                     reusable: false,
                     timed_out: false,
@@ -301,7 +307,7 @@ impl Environment {
                     outcome: Outcome::Error { body: error_body("Sandbox.Timedout", &message), error_type: "Sandbox.Timedout".into() },
                     duration: timeout,
                     init_duration,
-                    max_memory_mb: self.max_memory_mb(),
+                    max_memory_mb: self.memory_mb(true),
                     log_lines: lines,
                     reusable: false,
                     timed_out: true,
@@ -324,45 +330,39 @@ impl Environment {
                 outcome,
                 duration,
                 init_duration,
-                max_memory_mb: self.max_memory_mb(),
+                max_memory_mb: self.memory_mb(duration > Duration::from_millis(2)),
                 log_lines: self.logs.take().await,
                 reusable: self.exited.borrow().is_none(),
                 timed_out: false,
                 delivered: true,
             },
             None => {
-                let status = self.exited.borrow().clone().unwrap_or_default();
-                let message =
-                    format!("RequestId: {request_id} Error: Runtime exited with error: {status}");
-                self.failed(
-                    request_id,
-                    "Runtime.ExitError",
-                    &message,
-                    init_duration,
-                    picked,
-                )
-                .await
+                let exit = self.exited.borrow().clone().unwrap_or(Exit {
+                    status: String::new(),
+                    out_of_memory: false,
+                });
+                let Outcome::Error { body, error_type } = exit_error(Some(&request_id), &exit)
+                else {
+                    unreachable!("exit_error returns an error")
+                };
+                self.failed(body, error_type, init_duration, picked).await
             }
         }
     }
 
     async fn failed(
         &mut self,
-        _request_id: String,
-        error_type: &str,
-        message: &str,
+        body: bytes::Bytes,
+        error_type: String,
         init_duration: Option<Duration>,
         since: Instant,
     ) -> InvokeReport {
         self.kill();
         InvokeReport {
-            outcome: Outcome::Error {
-                body: error_body(error_type, message),
-                error_type: error_type.into(),
-            },
+            outcome: Outcome::Error { body, error_type },
             duration: since.elapsed(),
             init_duration,
-            max_memory_mb: self.max_memory_mb(),
+            max_memory_mb: self.memory_mb(true),
             log_lines: self.logs.take().await,
             reusable: false,
             timed_out: false,
@@ -380,17 +380,17 @@ impl Environment {
         self.logs.take().await
     }
 
-    /// Peak resident memory of the process, in MB (VmHWM), re-read at most
-    /// once a second.
-    fn max_memory_mb(&self) -> u64 {
+    /// Peak memory of the environment in MB (from its cgroup, or VmHWM of
+    /// the runtime); unless `force`, re-read at most every
+    /// [`MEMORY_SAMPLE`] (a read costs microseconds).
+    fn memory_mb(&self, force: bool) -> u64 {
         let mut m = match self.memory.lock() {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
-        let fresh = m.0.is_some_and(|t| t.elapsed() < MEMORY_SAMPLE);
+        let fresh = !force && m.0.is_some_and(|t| t.elapsed() < MEMORY_SAMPLE);
         if !fresh {
-            let read = self.read_memory_mb();
-            if read > 0 || m.0.is_none() {
+            if let Some(read) = self.instance.peak_memory_mb() {
                 m.1 = m.1.max(read);
             }
             m.0 = Some(Instant::now());
@@ -398,41 +398,13 @@ impl Environment {
         m.1
     }
 
-    fn read_memory_mb(&self) -> u64 {
-        let Some(pid) = self.pid else { return 0 };
-        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-            return 0;
-        };
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb.div_ceil(1024))
-            .unwrap_or(0)
-    }
-
-    fn signal(&self, sig: i32) {
-        // The whole process group, even after the runtime itself exited:
-        // children it left behind are still in the group.
-        if let Some(pid) = self.pid.and_then(|p| i32::try_from(p).ok()) {
-            // SAFETY: kill(2) with a negative pid signals the process group we
-            // created for this child (process_group(0)); it has no
-            // memory-safety preconditions, and ESRCH once the group is empty
-            // is harmless.
-            #[allow(unsafe_code)]
-            unsafe {
-                libc::kill(-pid, sig);
-            }
-        }
-    }
-
     fn kill(&self) {
-        self.signal(libc::SIGKILL);
+        self.instance.kill();
     }
 
     /// SIGTERM, a short grace, then SIGKILL; closes the Runtime API.
     pub async fn shutdown(self) {
-        self.signal(libc::SIGTERM);
+        self.instance.terminate();
         let mut exited = self.exited.clone();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, wait_exit(&mut exited)).await;
         self.kill();
@@ -447,36 +419,47 @@ impl Drop for Environment {
     }
 }
 
-async fn wait_exit(exited: &mut watch::Receiver<Option<String>>) {
+async fn wait_exit(exited: &mut watch::Receiver<Option<Exit>>) {
     let _ = exited.wait_for(|s| s.is_some()).await;
 }
 
-fn describe_exit(s: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    if let Some(code) = s.code() {
-        format!("exit status {code}")
-    } else if let Some(sig) = s.signal() {
-        let name = match sig {
-            libc::SIGKILL => "killed",
-            libc::SIGSEGV => "segmentation fault",
-            libc::SIGABRT => "aborted",
-            libc::SIGTERM => "terminated",
-            _ => "",
-        };
-        if name.is_empty() {
-            format!("signal: {sig}")
-        } else {
-            format!("signal: {name}")
-        }
+/// The error for a runtime that exited: Lambda's `Runtime.OutOfMemory` when
+/// the memory limit killed it, else `Runtime.ExitError`.
+fn exit_error(request_id: Option<&str>, exit: &Exit) -> Outcome {
+    let prefix = request_id
+        .map(|id| format!("RequestId: {id} Error: "))
+        .unwrap_or_default();
+    let message = format!("{prefix}Runtime exited with error: {}", exit.status);
+    let error_type = if exit.out_of_memory {
+        "Runtime.OutOfMemory"
     } else {
-        "exited".into()
+        "Runtime.ExitError"
+    };
+    Outcome::Error {
+        body: error_body(error_type, &message),
+        error_type: error_type.into(),
     }
 }
 
-fn exit_error(status: &str) -> Outcome {
-    let message = format!("Runtime exited with error: {status}");
-    Outcome::Error {
-        body: error_body("Runtime.ExitError", &message),
-        error_type: "Runtime.ExitError".into(),
+/// Maps a failed launch to the error AWS gives for it.
+fn launch_error(program: &Path, e: LaunchError) -> StartError {
+    let message = match (e.error.kind(), &e.step) {
+        (std::io::ErrorKind::NotFound, None) => {
+            "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()
+        }
+        (std::io::ErrorKind::PermissionDenied, None) => {
+            format!("fork/exec {}: permission denied", program.display())
+        }
+        (_, None) => format!("fork/exec {}: {}", program.display(), e.error),
+        (_, Some(step)) => format!("sandbox: {step}: {}", e.error),
+    };
+    let error_type = if e.step.is_some() {
+        "Runtime.Unknown"
+    } else {
+        "Runtime.InvalidEntrypoint"
+    };
+    StartError {
+        error_type: error_type.into(),
+        message,
     }
 }

@@ -6,11 +6,13 @@
 //! no pools, limits or accounting: that is the Lambda crate's worker manager.
 
 mod env;
+pub mod isolation;
 mod logs;
 mod runtime_api;
 pub mod runtimes;
 
 pub use env::{EnvSpec, Environment, StartError};
+pub use isolation::{IsolationConfig, IsolationMode, IsolationReport, NetworkMode, Sandbox};
 pub use runtimes::{Runtime, RuntimeFamily, Runtimes};
 
 use bytes::Bytes;

@@ -93,13 +93,21 @@ impl Shared {
 
 /// Binds a listener on 127.0.0.1 and serves the Runtime API on it until the
 /// returned task is aborted.
-pub(crate) async fn start(
+/// Binds a Runtime API listener on an ephemeral loopback port.
+pub(crate) fn bind() -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves the Runtime API on `listener` (non-blocking) until aborted.
+pub(crate) fn serve_listener(
     shared: Arc<Shared>,
-) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
+    listener: std::net::TcpListener,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::from_std(listener)?;
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    let task = tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
                 Ok((s, _)) => s,
@@ -116,8 +124,7 @@ pub(crate) async fn start(
             let _ = stream.set_nodelay(true);
             tokio::spawn(serve(shared.clone(), Conn::new(stream, Some(permit))));
         }
-    });
-    Ok((addr, task))
+    }))
 }
 
 /// One HTTP/1.1 connection from the runtime with its read buffer.

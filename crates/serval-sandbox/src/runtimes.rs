@@ -120,6 +120,10 @@ pub struct Command {
 #[derive(Debug, Clone)]
 struct Interpreter {
     exe: PathBuf,
+    /// Installation prefix (stdlib, shared libraries).
+    prefix: Option<PathBuf>,
+    /// boto3 lives in Serval's runtime cache (`python-sdk`).
+    cached_sdk: bool,
     /// Extra module paths (site-packages, SDK cache).
     paths: Vec<String>,
 }
@@ -157,7 +161,11 @@ async fn output(program: &Path, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-const PY_PROBE: &str = "import sys, site, importlib.util as u\nprint(sys.executable)\nprint(u.find_spec('boto3') is not None)\nfor p in site.getsitepackages() + [site.getusersitepackages()]: print(p)";
+/// Prints the real interpreter, its base prefix, whether boto3 is in the
+/// base installation, and the base installation's site directories. A venv's
+/// own packages are left out: functions get the standard library and the
+/// SDK, as on Lambda, and bring everything else in their package.
+const PY_PROBE: &str = "import os, sys, sysconfig, importlib.machinery as m\nb = sys.base_prefix\np = sysconfig.get_paths(vars={'base': b, 'platbase': b, 'installed_base': b, 'installed_platbase': b})\nsites = [d for d in dict.fromkeys([p['purelib'], p['platlib']]) if os.path.isdir(d)]\nprint(os.path.realpath(sys.executable))\nprint(b)\nprint(m.PathFinder.find_spec('boto3', sites) is not None)\nfor d in sites: print(d)";
 
 impl Runtimes {
     /// Runtimes whose bootstraps and SDK installs live under `cache_dir`.
@@ -201,21 +209,23 @@ impl Runtimes {
                     .ok_or("python3 on this host does not run")?;
                 let mut lines = probe.lines();
                 let exe = PathBuf::from(lines.next().unwrap_or_default());
+                let prefix = lines.next().map(PathBuf::from);
                 let has_boto3 = lines.next() == Some("True");
-                let mut paths: Vec<String> = lines
+                let paths: Vec<String> = lines
                     .filter(|p| Path::new(p).is_dir())
                     .map(str::to_string)
                     .collect();
+                let mut cached_sdk = false;
                 if !has_boto3 {
                     match self.install_boto3(&exe).await {
-                        Ok(dir) => paths.insert(0, dir),
+                        Ok(_) => cached_sdk = true,
                         Err(e) => tracing::warn!(
                             "boto3 is not available to Python functions: {e}; install it with `python3 -m pip install boto3`"
                         ),
                     }
                 }
                 let exe = if is_executable(&exe) { exe } else { shim };
-                Ok(Interpreter { exe, paths })
+                Ok(Interpreter { exe, prefix, cached_sdk, paths })
             })
             .await
             .clone()
@@ -269,10 +279,41 @@ impl Runtimes {
                         paths.push(global.to_string_lossy().into_owned());
                     }
                 }
-                Ok(Interpreter { exe, paths })
+                let prefix = exe.parent().and_then(Path::parent).map(Path::to_path_buf);
+                Ok(Interpreter {
+                    exe,
+                    prefix,
+                    cached_sdk: false,
+                    paths,
+                })
             })
             .await
             .clone()
+    }
+
+    /// Serval's runtime files (bootstraps, SDKs), which a sandbox shows at
+    /// its runtime root.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
+    /// Host paths a runtime reads, which a sandbox must show read-only at
+    /// the same place: the interpreter's prefix and module paths.
+    pub async fn host_paths(&self, runtime: Runtime) -> Vec<PathBuf> {
+        let interp = match runtime.family {
+            RuntimeFamily::Provided => return Vec::new(),
+            RuntimeFamily::Python => self.python().await,
+            RuntimeFamily::Node => self.node().await,
+        };
+        let mut out = Vec::new();
+        if let Ok(i) = interp {
+            out.extend(i.prefix.clone());
+            if let Some(dir) = i.exe.parent() {
+                out.push(dir.to_path_buf());
+            }
+            out.extend(i.paths.iter().map(PathBuf::from));
+        }
+        out
     }
 
     /// Resolves host interpreters ahead of the first cold start.
@@ -282,8 +323,22 @@ impl Runtimes {
         let _ = self.node().await;
     }
 
-    /// The command that starts `runtime` for code in `code_dir`.
-    pub async fn command(&self, runtime: Runtime, code_dir: &Path) -> Result<Command, String> {
+    /// The command that starts `runtime` for code in `code_dir`, with
+    /// Serval's runtime files (the cache dir) seen at `runtime_root`.
+    pub async fn command(
+        &self,
+        runtime: Runtime,
+        code_dir: &Path,
+        runtime_root: &Path,
+    ) -> Result<Command, String> {
+        let (py_bootstrap, js_bootstrap) = self.bootstrap_files().await?;
+        let seen = |p: &Path| -> String {
+            p.strip_prefix(&self.cache_dir)
+                .map(|rel| runtime_root.join(rel))
+                .unwrap_or_else(|_| p.to_path_buf())
+                .to_string_lossy()
+                .into_owned()
+        };
         match runtime.family {
             RuntimeFamily::Provided => Ok(Command {
                 program: code_dir.join("bootstrap"),
@@ -292,28 +347,24 @@ impl Runtimes {
             }),
             RuntimeFamily::Python => {
                 let py = self.python().await?;
-                let (bootstrap, _) = self.bootstrap_files().await?;
-                let sep = ":";
+                let mut paths = py.paths.clone();
+                if py.cached_sdk {
+                    paths.insert(0, seen(&self.cache_dir.join("python-sdk")));
+                }
                 Ok(Command {
                     program: py.exe,
-                    args: vec![
-                        "-u".into(),
-                        "-S".into(),
-                        "-s".into(),
-                        bootstrap.to_string_lossy().into_owned(),
-                    ],
+                    args: vec!["-u".into(), "-S".into(), "-s".into(), seen(&py_bootstrap)],
                     env: vec![
-                        ("SERVAL_PYTHONPATH".into(), py.paths.join(sep)),
+                        ("SERVAL_PYTHONPATH".into(), paths.join(":")),
                         ("PYTHONUNBUFFERED".into(), "1".into()),
                     ],
                 })
             }
             RuntimeFamily::Node => {
                 let node = self.node().await?;
-                let (_, bootstrap) = self.bootstrap_files().await?;
                 Ok(Command {
                     program: node.exe,
-                    args: vec![bootstrap.to_string_lossy().into_owned()],
+                    args: vec![seen(&js_bootstrap)],
                     env: vec![("NODE_PATH".into(), node.paths.join(":"))],
                 })
             }

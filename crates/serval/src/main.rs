@@ -20,6 +20,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print a function's logs (START/END/REPORT lines and its output).
     Logs(client::LogsArgs),
+    /// Report which isolation features functions get on this host.
+    Doctor(serve::DoctorArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +32,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => rt.block_on(serve::run(args)),
         Command::Logs(args) => rt.block_on(client::logs(args)),
+        Command::Doctor(args) => rt.block_on(serve::doctor(args)),
     }
 }

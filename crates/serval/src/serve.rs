@@ -33,6 +33,38 @@ pub struct ServeArgs {
     /// Account-wide concurrency limit per region.
     #[arg(long, default_value_t = 1000)]
     account_concurrency: u32,
+    #[command(flatten)]
+    isolation: IsolationArgs,
+}
+
+/// How functions are isolated (shared by `serve` and `doctor`).
+#[derive(clap::Args, Debug)]
+pub struct IsolationArgs {
+    /// `auto`: namespaces, cgroups and seccomp where the host allows (Linux,
+    /// as root), else plain processes with rlimits; `namespaces`: refuse to
+    /// start without them; `process`: plain processes.
+    #[arg(long, default_value = "auto", env = "SERVAL_ISOLATION")]
+    isolation: serval_sandbox::IsolationMode,
+    /// `host`: functions share the host's network (they reach Serval and
+    /// loopback services); `none`: only the Runtime API.
+    #[arg(long, default_value = "host", env = "SERVAL_FUNCTION_NETWORK")]
+    function_network: serval_sandbox::NetworkMode,
+}
+
+impl IsolationArgs {
+    /// Creates the sandbox backend with its state under `data_dir`.
+    pub async fn sandbox(
+        &self,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Arc<dyn serval_sandbox::Sandbox>> {
+        serval_sandbox::isolation::create(&serval_sandbox::IsolationConfig {
+            mode: self.isolation,
+            network: self.function_network,
+            state_dir: data_dir.join("sandbox"),
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+    }
 }
 
 fn cache_dir(data_dir: &std::path::Path) -> PathBuf {
@@ -43,6 +75,33 @@ fn cache_dir(data_dir: &std::path::Path) -> PathBuf {
         return PathBuf::from(h).join(".cache").join("serval");
     }
     data_dir.join("cache")
+}
+
+/// Options of `serval doctor`.
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    isolation: IsolationArgs,
+}
+
+/// `serval doctor`: which isolation features this host gives functions, and
+/// why the others are missing (it launches one sandboxed process to find out).
+pub async fn doctor(args: DoctorArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("serval-doctor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = args.isolation.sandbox(&dir).await;
+    let report = match &result {
+        Ok(s) => {
+            let text = s.report().to_text();
+            s.shutdown();
+            Ok(text)
+        }
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    };
+    drop(result);
+    let _ = std::fs::remove_dir_all(&dir);
+    print!("{}", report?);
+    Ok(())
 }
 
 /// Runs the server until a signal arrives.
@@ -79,6 +138,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         addr.ip().to_string()
     };
     let endpoint_url = format!("http://{url_host}:{}", addr.port());
+    let sandbox = args.isolation.sandbox(&data_dir).await?;
+    for w in &sandbox.report().warnings {
+        tracing::warn!("isolation: {w}");
+    }
     let lambda = Lambda::start(
         store.clone(),
         LambdaConfig {
@@ -87,6 +150,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             account_concurrency: args.account_concurrency,
             idle_timeout: Duration::from_secs(args.idle_timeout),
             runtime_cache: cache_dir(&data_dir),
+            sandbox: sandbox.clone(),
         },
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
@@ -95,18 +159,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     router.register(Arc::new(LambdaService(lambda.clone())));
     let services: Vec<&'static str> = router.service_names();
     let internal_lambda = lambda.clone();
+    let isolation = serde_json::to_value(sandbox.report()).unwrap_or_default();
     router.internal(Arc::new(move |req: &Request| {
-        internal(req, &internal_lambda, &services, started)
+        internal(req, &internal_lambda, &services, &isolation, started)
     }));
     let router = Arc::new(router);
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(serval_wire::server::serve(listener, router, shutdown_rx));
     eprintln!(
-        "Serval {} ready on {endpoint_url} (data: {}{})",
+        "Serval {} ready on {endpoint_url} (data: {}{}; isolation: {})",
         env!("CARGO_PKG_VERSION"),
         data_dir.display(),
-        if args.ephemeral { ", ephemeral" } else { "" }
+        if args.ephemeral { ", ephemeral" } else { "" },
+        sandbox.report().mode,
     );
 
     wait_for_signal().await;
@@ -114,6 +180,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = shutdown_tx.send(true);
     let _ = server.await;
     lambda.shutdown().await;
+    drop(lambda);
+    sandbox.shutdown();
     store.close();
     if args.ephemeral {
         let _ = std::fs::remove_dir_all(&data_dir);
@@ -137,7 +205,13 @@ async fn wait_for_signal() {
 }
 
 /// Serval's own endpoints under `/_serval/`.
-fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant) -> Response {
+fn internal(
+    req: &Request,
+    lambda: &Lambda,
+    services: &[&str],
+    isolation: &serde_json::Value,
+    started: Instant,
+) -> Response {
     let segs = req.path_segments();
     let seg: Vec<&str> = segs.iter().map(String::as_str).collect();
     match seg.as_slice() {
@@ -153,6 +227,7 @@ fn internal(req: &Request, lambda: &Lambda, services: &[&str], started: Instant)
                     "version": env!("CARGO_PKG_VERSION"),
                     "services": services,
                     "uptime_seconds": started.elapsed().as_secs_f64(),
+                    "isolation": isolation,
                 }),
             )
         }

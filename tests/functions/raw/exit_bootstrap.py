@@ -3,12 +3,13 @@
 misbehave between invocations. The event drives it:
   {"mode": "respond_then_exit"}   answer "bye", then exit (status 3) without asking for
                                   the next event; {"exit_delay_ms": N} waits N ms first
-  anything else                   answer {"pid": <this process>, "event": <the event>}"""
+  anything else                   answer {"pid": <this process>, "env_id": <this environment>, "event": <the event>}"""
 import json
 import os
 import time
 import urllib.request
 
+ENV_ID = os.urandom(8).hex()
 BASE = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2018-06-01/runtime"
 
 
@@ -27,4 +28,4 @@ while True:
         respond(request_id, "bye")
         time.sleep(event.get("exit_delay_ms", 0) / 1000.0)
         os._exit(3)
-    respond(request_id, {"pid": os.getpid(), "event": event})
+    respond(request_id, {"pid": os.getpid(), "env_id": ENV_ID, "event": event})

@@ -5,10 +5,11 @@ The event drives what it does; with no recognised key it echoes the event back.
   {"print": "text"}      print text to stdout (shows up in the function's log)
   {"fail": "msg"}        raise EchoError(msg)            -> FunctionError Unhandled
   {"exit": N}            os._exit(N): the runtime process dies mid-invoke
-  {"counter": true}      return {"counter": n}, n counting invokes in this environment
+  {"counter": true}      return {"counter": n, "env_id": ...}, n counting invokes in this environment
   {"env": true}          return {"env": dict(os.environ), "task_root_files": [...]}
   {"context": true}      return the interesting fields of the context object
-  {"touch": "/path"}     write the request id to /path (side effect for async invokes)
+  {"touch": "/path"}     write the request id to /path (inside the function's sandbox)
+  {"notify": "h:port"}   send the request id over TCP to h:port (a side effect the test sees)
   {"boto3": true}        call Lambda ListFunctions with boto3 and no endpoint configuration
   {"big_response": N}    return a string of N bytes
 """
@@ -20,6 +21,8 @@ import time
 
 COUNTER = 0
 INIT_PID = os.getpid()
+# Identifies this execution environment (pids repeat: each environment has its own PID namespace).
+ENV_ID = os.urandom(8).hex()
 
 
 class EchoError(Exception):
@@ -56,6 +59,12 @@ def handler(event, context):
         with open(event["touch"], "w") as f:
             f.write(context.aws_request_id)
 
+    if "notify" in event:
+        import socket
+        host, port = event["notify"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(context.aws_request_id.encode())
+
     if "fail" in event:
         raise EchoError(event["fail"])
 
@@ -64,7 +73,7 @@ def handler(event, context):
         os._exit(int(event["exit"]))
 
     if event.get("counter"):
-        return {"counter": COUNTER, "pid": os.getpid(), "init_pid": INIT_PID}
+        return {"counter": COUNTER, "pid": os.getpid(), "init_pid": INIT_PID, "env_id": ENV_ID}
 
     if event.get("env"):
         root = os.environ.get("LAMBDA_TASK_ROOT", "")
