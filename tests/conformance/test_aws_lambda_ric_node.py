@@ -1,17 +1,21 @@
 """The official Node.js runtime interface client (aws-lambda-ric, npm) speaking Serval's Runtime API,
-from a provided.al2023 function whose bootstrap runs `node .../aws-lambda-ric/bin/index.mjs index.handler`.
+from a provided.al2023 function whose bootstrap runs `node node_modules/aws-lambda-ric/bin/index.mjs index.handler`.
 
 aws-lambda-ric compiles a native addon (aws-lambda-cpp + libcurl) that does the Runtime API's
 next / response / error calls, so this checks Serval against AWS's own C++ client as well.
-The package lives outside the zip, in tests/conformance/.node/ (installed by scripts/test), or
-wherever NODE_RIC_DIR points (the aws-lambda-ric package directory itself).
+As on AWS, the client is part of the deployment package: the test zips what it needs at run time
+(package.json, bin/, dist/ with the addon; its npm dependencies are build-time only) from
+tests/conformance/.node/ (installed by scripts/test), or wherever NODE_RIC_DIR points (the
+aws-lambda-ric package directory itself), into node_modules/aws-lambda-ric/.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -43,13 +47,29 @@ def node_ric_zip() -> bytes:
     if version != RIC_VERSION:
         pytest.skip(f"aws-lambda-ric {version} at {pkg}, these tests are for {RIC_VERSION}")
     src = FUNCTIONS_DIR / "node" / "ric"
-    # Serval clears the bootstrap's environment (keeping Lambda's variables and PATH): bake paths in.
-    bootstrap = (src / "bootstrap.tmpl").read_text()
-    bootstrap = bootstrap.replace("@NODE@", shlex.quote(node)).replace("@RIC@", shlex.quote(str(pkg)))
+    bootstrap = (src / "bootstrap.tmpl").read_text().replace("@NODE@", shlex.quote(os.path.realpath(node)))
     return make_zip({
+        **ric_package_files(pkg),
         "bootstrap": (bootstrap, 0o755),
         "index.mjs": (src / "index.mjs").read_bytes(),
     })
+
+
+# What aws-lambda-ric needs at run time: bin/index.mjs imports dist/index.mjs, which loads
+# dist/rapid-client.node and node's built-in modules only (its dependencies node-addon-api and
+# node-gyp build the addon). The sources of libcurl and aws-lambda-cpp (deps/, ~150 MB) stay out.
+RIC_RUNTIME_PARTS = ("package.json", "LICENSE", "NOTICE", "THIRD-PARTY-LICENSES", "bin", "dist")
+
+
+def ric_package_files(pkg: Path) -> dict[str, tuple[bytes, int]]:
+    entries: dict[str, tuple[bytes, int]] = {}
+    for part in RIC_RUNTIME_PARTS:
+        top = pkg / part
+        for path in ([top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []):
+            if path.is_file():
+                rel = f"node_modules/aws-lambda-ric/{path.relative_to(pkg).as_posix()}"
+                entries[rel] = (path.read_bytes(), (path.stat().st_mode & 0o777) | 0o644)
+    return entries
 
 
 @pytest.fixture
@@ -78,6 +98,8 @@ def test_node_ric_echo(lam, ric_fn):
     assert body["handlerEnv"] == HANDLER
     # the client loads index.mjs from its working directory, which is the task root
     assert body["cwd"] == body["taskRoot"]
+    # the client running is the one in the deployment package
+    assert body["ricScript"] == f"{body['taskRoot']}/node_modules/aws-lambda-ric/bin/index.mjs", body
 
 
 def test_node_ric_request_id(lam, ric_fn):

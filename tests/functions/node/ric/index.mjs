@@ -30,6 +30,7 @@ export const handler = async (event, context) => {
     handlerEnv: process.env._HANDLER,
     taskRoot: process.env.LAMBDA_TASK_ROOT,
     cwd: process.cwd(),
+    ricScript: process.argv[1], // the client node runs: the one in the deployment package
     bootId,
     pid: process.pid,
     counter,

@@ -2,6 +2,8 @@
 
 import os
 
+import awslambdaric
+
 
 class RicError(Exception):
     pass
@@ -16,4 +18,7 @@ def handler(event, context):
         "function_name": context.function_name,
         "runtime": "awslambdaric",
         "handler_env": os.environ.get("_HANDLER"),
+        "task_root": os.environ.get("LAMBDA_TASK_ROOT"),
+        # where the client was loaded from: the deployment package, not the host
+        "ric_file": awslambdaric.__file__,
     }
