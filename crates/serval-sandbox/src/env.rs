@@ -192,7 +192,11 @@ impl Environment {
                 return Err(unknown(&"the sandbox gave no Runtime API listener"));
             }
         };
-        let api_task = match runtime_api::serve_listener(shared.clone(), listener) {
+        // In a private network no other environment can reach the listener.
+        let peer_uid = launched
+            .uid
+            .filter(|_| sandbox.private_runtime_api().is_none());
+        let api_task = match runtime_api::serve_listener(shared.clone(), listener, peer_uid) {
             Ok(t) => t,
             Err(e) => {
                 launched.instance.kill();

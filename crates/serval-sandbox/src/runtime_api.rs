@@ -32,8 +32,11 @@ pub(crate) struct Shared {
 
 #[derive(Default)]
 struct State {
-    /// A connection whose `GET /next` waits for an event.
-    parked: Option<Conn>,
+    /// Connections whose `GET /next` waits for an event, oldest first. A
+    /// runtime normally has one; a runtime that abandons a `/next` and asks
+    /// again on a new connection has two for a moment, and the two requests
+    /// may be read in either order.
+    parked: std::collections::VecDeque<Conn>,
     /// An invoker waiting for the runtime's next `GET /next`.
     want: Option<oneshot::Sender<Conn>>,
     /// The invocation handed out and not yet answered.
@@ -75,7 +78,8 @@ impl Shared {
                 Err(back) => conn = back,
             }
         }
-        st.parked = Some(conn);
+        st.parked.retain_mut(Conn::alive);
+        st.parked.push_back(conn);
     }
 
     /// Delivers an answer for `id` if it is the invocation in flight.
@@ -100,17 +104,32 @@ pub(crate) fn bind() -> std::io::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
-/// Serves the Runtime API on `listener` (non-blocking) until aborted.
+/// Serves the Runtime API on `listener` (non-blocking) until aborted. With
+/// `peer_uid`, only connections from sockets of that user are served: on the
+/// host's network another environment could otherwise connect and take this
+/// environment's events.
 pub(crate) fn serve_listener(
     shared: Arc<Shared>,
     listener: std::net::TcpListener,
+    peer_uid: Option<u32>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = TcpListener::from_std(listener)?;
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
-                Ok((s, _)) => s,
+                Ok((s, peer)) => {
+                    if let Some(uid) = peer_uid {
+                        let local = s.local_addr().ok();
+                        if local.and_then(|l| socket_uid(peer, l)) != Some(uid) {
+                            tracing::warn!(
+                                "Runtime API: refused a connection from {peer} (not the environment's user)"
+                            );
+                            continue;
+                        }
+                    }
+                    s
+                }
                 Err(_) => {
                     // Out of descriptors or similar: do not spin.
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -125,6 +144,29 @@ pub(crate) fn serve_listener(
             tokio::spawn(serve(shared.clone(), Conn::new(stream, Some(permit))));
         }
     }))
+}
+
+/// The owner of the TCP socket at `from` connected to `to` (both IPv4
+/// loopback), from the kernel's socket table.
+fn socket_uid(from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<u32> {
+    let hex = |a: std::net::SocketAddr| -> Option<String> {
+        match a {
+            std::net::SocketAddr::V4(v4) => Some(format!(
+                "{:08X}:{:04X}",
+                u32::from_ne_bytes(v4.ip().octets()),
+                v4.port()
+            )),
+            std::net::SocketAddr::V6(_) => None,
+        }
+    };
+    let (local, remote) = (hex(from)?, hex(to)?);
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.get(1) == Some(&local.as_str()) && f.get(2) == Some(&remote.as_str()))
+            .then(|| f.get(7)?.parse().ok())
+            .flatten()
+    })
 }
 
 /// One HTTP/1.1 connection from the runtime with its read buffer.
@@ -689,7 +731,7 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, inv: Invocation) -> Option<(Ou
         // A connection waiting at /next, or an answer from elsewhere.
         let waiting = {
             let mut st = shared.state();
-            match st.parked.take() {
+            match st.parked.pop_front() {
                 Some(conn) => Ok(conn),
                 None => {
                     let (tx, rx) = oneshot::channel();

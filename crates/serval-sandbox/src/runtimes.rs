@@ -225,6 +225,24 @@ impl Runtimes {
                     }
                 }
                 let exe = if is_executable(&exe) { exe } else { shim };
+                // Sandboxes show the bootstrap read-only at the runtime root:
+                // compile its cache for that path here, where it is writable.
+                if let Ok((bootstrap, _)) = self.bootstrap_files().await {
+                    let seen = Path::new(crate::isolation::RUNTIME_ROOT)
+                        .join("bootstrap")
+                        .join("bootstrap.py");
+                    let _ = output(
+                        &exe,
+                        &[
+                            "-S",
+                            "-s",
+                            &bootstrap.to_string_lossy(),
+                            "--precompile",
+                            &seen.to_string_lossy(),
+                        ],
+                    )
+                    .await;
+                }
                 Ok(Interpreter { exe, prefix, cached_sdk, paths })
             })
             .await

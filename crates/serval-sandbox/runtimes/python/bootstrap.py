@@ -23,6 +23,8 @@
 #     PYTHONDONTWRITEBYTECODE, which is meant for the function's own code; an
 #     unwritable directory just means compiling every time). It is compiled
 #     under this file's name with its line numbers, so tracebacks point here.
+#     `bootstrap.py --precompile /var/runtime/bootstrap/bootstrap.py` writes
+#     the cache for the path a sandbox shows (read-only there).
 
 import sys
 
@@ -829,15 +831,19 @@ def main():
 """
 
 
-def _boot(namespace):
+def _boot(namespace, seen_as=None):
     # Runs _SOURCE in `namespace`, from cached bytecode when there is some.
+    # With `seen_as`, only writes the cache for this file as a sandbox shows
+    # it at that path (Serval does this on the host, where it can write).
     import marshal
     import posix
     import _imp
 
-    path = namespace["_THIS_FILE"] = sys._getframe().f_code.co_filename
+    here = sys._getframe().f_code.co_filename
+    path = seen_as or here
+    namespace["_THIS_FILE"] = path
     key = _imp.source_hash(sys.hexversion, (path + "\0" + _SOURCE).encode("utf-8", "surrogateescape"))
-    cache_dir = (path.rpartition("/")[0] or ".") + "/__pycache__"
+    cache_dir = (here.rpartition("/")[0] or ".") + "/__pycache__"
     cache = "%s/bootstrap.%s.%s.serval" % (cache_dir, sys.implementation.cache_tag, key.hex())
     code = None
     try:
@@ -850,20 +856,25 @@ def _boot(namespace):
         tmp = "%s.%d.tmp" % (cache, posix.getpid())
         try:
             try:
-                posix.mkdir(cache_dir, 0o777)
+                posix.mkdir(cache_dir, 0o755)
             except FileExistsError:
                 pass
             with open(tmp, "wb") as f:
                 f.write(marshal.dumps(code))
+            posix.chmod(tmp, 0o644)
             posix.rename(tmp, cache)
         except OSError:
             try:
                 posix.unlink(tmp)
             except OSError:
                 pass
-    exec(code, namespace)
+    if seen_as is None:
+        exec(code, namespace)
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--precompile"]:
+        _boot(globals(), seen_as=sys.argv[2])
+        sys.exit(0)
     _boot(globals())
     main()  # noqa: F821 - defined by _SOURCE

@@ -185,6 +185,9 @@ pub struct Launched {
     /// The Runtime API listener, when the backend had to create it inside
     /// the environment's own network.
     pub runtime_api: Option<std::net::TcpListener>,
+    /// The user the environment runs as, when it is its own: the Runtime
+    /// API then serves only that user's connections.
+    pub uid: Option<u32>,
 }
 
 /// Why a launch failed.
@@ -279,6 +282,9 @@ pub async fn create(config: &IsolationConfig) -> Result<Arc<dyn Sandbox>, String
     }
     Ok(Arc::new(backend))
 }
+
+/// Where a sandbox shows Serval's runtime files (Lambda's runtime directory).
+pub(crate) const RUNTIME_ROOT: &str = "/var/runtime";
 
 /// The processes and limits both backends give every environment.
 const OPEN_FILES: u64 = 1024;

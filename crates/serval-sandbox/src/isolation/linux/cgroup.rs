@@ -47,6 +47,11 @@ pub(crate) struct EnvCgroup {
     peak: Option<Arc<File>>,
     /// v1 `memory.oom_control` or v2 `memory.events`.
     events: PathBuf,
+    /// `memory.limit_in_bytes` or `memory.max`.
+    memory_limit: PathBuf,
+    /// `cpu.shares` or `cpu.weight`.
+    cpu: Option<PathBuf>,
+    v2: bool,
 }
 
 fn mountinfo() -> Vec<(PathBuf, String, String)> {
@@ -194,31 +199,30 @@ impl Cgroups {
         }
     }
 
-    /// Creates an environment's cgroup with its limits.
-    pub(crate) fn create_env(&self, id: &str, memory_mb: u32) -> io::Result<EnvCgroup> {
-        let bytes = u64::from(memory_mb) * 1024 * 1024;
-        let mb = u64::from(memory_mb);
+    /// Creates an environment's cgroup (limits come with [`EnvCgroup::set_limits`]).
+    pub(crate) fn create_env(&self, id: &str) -> io::Result<EnvCgroup> {
         let mut env = EnvCgroup {
             dirs: Vec::new(),
             procs: Vec::new(),
             peak: None,
             events: PathBuf::new(),
+            memory_limit: PathBuf::new(),
+            cpu: None,
+            v2: false,
         };
         // On failure `env` is dropped, which removes what was made.
         match &self.tree {
             Tree::V1 { memory, cpu, pids } => {
                 let m = env.mkdir(memory, id)?;
-                write(&m.join("memory.limit_in_bytes"), &bytes.to_string())?;
                 // Swap would let a function exceed its memory silently.
                 let _ = write(&m.join("memory.swappiness"), "0");
                 env.peak = File::open(m.join("memory.max_usage_in_bytes"))
                     .ok()
                     .map(Arc::new);
                 env.events = m.join("memory.oom_control");
+                env.memory_limit = m.join("memory.limit_in_bytes");
                 if let Some(cpu) = cpu {
-                    let c = env.mkdir(cpu, id)?;
-                    let shares = (mb * 1024 / MB_PER_VCPU).max(2);
-                    write(&c.join("cpu.shares"), &shares.to_string())?;
+                    env.cpu = Some(env.mkdir(cpu, id)?.join("cpu.shares"));
                 }
                 if let Some(pids) = pids {
                     let p = env.mkdir(pids, id)?;
@@ -226,17 +230,17 @@ impl Cgroups {
                 }
             }
             Tree::V2 { base, cpu, pids } => {
+                env.v2 = true;
                 let d = env.mkdir(base, id)?;
-                write(&d.join("memory.max"), &bytes.to_string())?;
                 let _ = write(&d.join("memory.swap.max"), "0");
                 env.peak = File::open(d.join("memory.peak"))
                     .or_else(|_| File::open(d.join("memory.current")))
                     .ok()
                     .map(Arc::new);
                 env.events = d.join("memory.events");
+                env.memory_limit = d.join("memory.max");
                 if *cpu {
-                    let weight = (mb * 100 / MB_PER_VCPU).clamp(1, 10_000);
-                    write(&d.join("cpu.weight"), &weight.to_string())?;
+                    env.cpu = Some(d.join("cpu.weight"));
                 }
                 if *pids {
                     write(&d.join("pids.max"), &PIDS_MAX.to_string())?;
@@ -271,6 +275,21 @@ impl EnvCgroup {
             .open(dir.join("cgroup.procs"))?;
         self.procs.push(procs.into());
         Ok(dir)
+    }
+
+    /// Sets the memory limit and the CPU weight for `memory_mb`.
+    pub(crate) fn set_limits(&self, memory_mb: u32) -> io::Result<()> {
+        let mb = u64::from(memory_mb);
+        write(&self.memory_limit, &(mb * 1024 * 1024).to_string())?;
+        if let Some(cpu) = &self.cpu {
+            let weight = if self.v2 {
+                (mb * 100 / MB_PER_VCPU).clamp(1, 10_000)
+            } else {
+                (mb * 1024 / MB_PER_VCPU).max(2)
+            };
+            write(cpu, &weight.to_string())?;
+        }
+        Ok(())
     }
 
     /// The open peak-memory file, readable after the cgroup is gone.

@@ -1,140 +1,202 @@
-//! The code that runs between fork and exec. The forked child is the first
-//! process of a new PID namespace (the spawner thread unshared it) and
-//! becomes the environment's init: it joins the environment's cgroups,
-//! makes its own mount/IPC/UTS (and optionally network) namespaces, builds
-//! the read-only root and pivots into it, then forks the runtime. The
-//! runtime drops to an unprivileged user without capabilities, sets
-//! `no_new_privs`, installs the seccomp filter and returns to be exec'd.
-//! Init stays behind to reap orphans, forward SIGTERM, and report the
-//! runtime's wait status through a pipe before it exits (which kills
-//! whatever is left in the namespace).
+//! The code that runs in a forked child of Serval: the zygote, which becomes
+//! an environment's init, and the runtime it forks.
 //!
-//! Everything here runs in a child of a multi-threaded process, so it may
-//! only make system calls: every path and buffer is prepared in [`Plan`]
-//! before the fork, nothing allocates.
+//! A zygote is forked ahead of need (the spawner thread has unshared a PID
+//! namespace, so the zygote is that namespace's first process). It closes
+//! what it inherited (so the spawning thread returns at once), joins its
+//! cgroups (the slow part: the kernel waits for an RCU grace period, several
+//! milliseconds, which is why this happens before a function needs it),
+//! unshares its mount/IPC/UTS (and optionally network) namespaces, and waits
+//! on its control socket. A launch sends it the function's plan (paths,
+//! program, arguments, environment) and the output pipe; the zygote builds
+//! the read-only root, pivots into it and forks the runtime, which drops to
+//! an unprivileged user without capabilities, sets `no_new_privs`, installs
+//! the seccomp filter and execs. The zygote stays behind as init: it reaps
+//! orphans, forwards SIGTERM, reports the runtime's wait status and exits
+//! with it, which kills whatever is left in the namespace.
+//!
+//! Everything here runs in a child of a multi-threaded process, so it only
+//! makes system calls and writes into buffers allocated before the fork.
+//!
+//! The plan is a sequence of NUL-terminated fields: a one-letter tag, then
+//! that tag's arguments (see [`Plan`]).
 
 #![allow(unsafe_code)]
 
 use libc::{c_char, c_int, sock_filter};
-use std::ffi::CString;
-use std::io;
 use std::os::fd::RawFd;
 
-/// One filesystem step, with absolute host paths under the new root.
-pub(crate) enum Op {
-    /// mkdir with mode.
-    Mkdir(CString, libc::mode_t),
-    /// symlink(target, link).
-    Symlink(CString, CString),
-    /// An empty file to bind a device node onto.
-    Touch(CString),
-    /// Bind mount `src` onto `dst`, read-only unless `writable`.
-    Bind {
-        src: CString,
-        dst: CString,
-        writable: bool,
-    },
-    /// A tmpfs with mount data (size, mode).
-    Tmpfs {
-        dst: CString,
-        data: CString,
-        flags: libc::c_ulong,
-    },
-    /// procfs of the new PID namespace.
-    Proc(CString),
-}
+/// The largest plan a zygote accepts (paths, arguments, environment).
+pub(crate) const MAX_PLAN: usize = 256 * 1024;
+/// The most arguments plus environment variables.
+pub(crate) const MAX_VECTOR: usize = 4096;
 
-/// Private network: the listener for the Runtime API is made inside it.
-pub(crate) struct Net {
-    /// One end of a socketpair; the listener's fd is sent through it.
-    pub sock: RawFd,
-    /// Port on 127.0.0.1 inside the namespace.
-    pub port: u16,
-}
-
-/// An address range `[start, end)` of this process's memory.
-pub(crate) type Area = (usize, usize);
-
-/// Everything the child needs, prepared before the fork.
+/// Builds a plan message.
+#[derive(Default)]
 pub(crate) struct Plan {
+    buf: Vec<u8>,
+}
+
+impl Plan {
+    fn field(&mut self, f: &[u8]) {
+        self.buf.extend(f.iter().copied().filter(|b| *b != 0));
+        self.buf.push(0);
+    }
+    fn op(&mut self, tag: &[u8], args: &[&[u8]]) {
+        self.field(tag);
+        for a in args {
+            self.field(a);
+        }
+    }
+    /// Hostname of the UTS namespace.
+    pub fn hostname(&mut self, h: &[u8]) {
+        self.op(b"H", &[h]);
+    }
+    /// mkdir with mode.
+    pub fn mkdir(&mut self, path: &[u8], mode: u32) {
+        self.op(b"m", &[path, mode.to_string().as_bytes()]);
+    }
+    /// symlink(target, link).
+    pub fn symlink(&mut self, target: &[u8], link: &[u8]) {
+        self.op(b"s", &[target, link]);
+    }
+    /// An empty file to bind a device node onto.
+    pub fn touch(&mut self, path: &[u8]) {
+        self.op(b"t", &[path]);
+    }
+    /// Bind mount, read-only unless `writable`.
+    pub fn bind(&mut self, src: &[u8], dst: &[u8], writable: bool) {
+        self.op(if writable { b"w" } else { b"b" }, &[src, dst]);
+    }
+    /// A tmpfs with mount data and flags.
+    pub fn tmpfs(&mut self, dst: &[u8], data: &[u8], flags: libc::c_ulong) {
+        self.op(b"f", &[dst, data, flags.to_string().as_bytes()]);
+    }
+    /// procfs of the PID namespace.
+    pub fn proc(&mut self, dst: &[u8]) {
+        self.op(b"p", &[dst]);
+    }
+    /// Pivot into `root`, make it read-only, and change to `workdir`.
+    pub fn pivot(&mut self, root: &[u8], workdir: &[u8]) {
+        self.op(b"P", &[root, workdir]);
+    }
+    /// The program to exec.
+    pub fn program(&mut self, p: &[u8]) {
+        self.op(b"X", &[p]);
+    }
+    /// One argument (argv[0] first).
+    pub fn arg(&mut self, a: &[u8]) {
+        self.op(b"a", &[a]);
+    }
+    /// One `NAME=value`.
+    pub fn env(&mut self, kv: &[u8]) {
+        self.op(b"e", &[kv]);
+    }
+    /// The encoded message: length, then fields.
+    pub fn into_message(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.buf.len() + 4);
+        out.extend((self.buf.len() as u32).to_ne_bytes());
+        out.extend(self.buf);
+        out
+    }
+}
+
+/// What a zygote knows when it is forked, and its preallocated buffers.
+pub(crate) struct Fixed {
     pub cgroup_procs: Vec<RawFd>,
-    pub hostname: CString,
-    pub root: CString,
-    pub ops: Vec<Op>,
-    pub workdir: CString,
+    /// Zygote's end of the control socket (plan and output fd arrive here).
+    pub control: RawFd,
+    /// Init -> Serval: the runtime's wait status (4 bytes).
+    pub status_fd: RawFd,
+    /// Name of a failing step.
+    pub diag_fd: RawFd,
+    /// EOF when the runtime exec'd; 4 bytes of errno when anything failed.
+    pub exec_fd: RawFd,
+    /// Private network: listen for the Runtime API on 127.0.0.1:port there
+    /// and send the listener over the control socket.
+    pub net_port: Option<u16>,
     pub uid: libc::uid_t,
     pub gid: libc::gid_t,
     pub cap_last: c_int,
     pub open_files: u64,
     pub filter: Vec<sock_filter>,
-    /// Write end: init writes the runtime's wait status here (4 bytes).
-    pub status_fd: RawFd,
-    /// Write end: the name of a failing step.
-    pub diag_fd: RawFd,
-    pub net: Option<Net>,
-    /// Serval's argv and environ areas (`/proc/self/stat`), which init
-    /// (a fork of Serval) blanks so `/proc/1/cmdline` shows `/init`.
+    /// Serval's argv and environ areas, blanked in init's copy of memory.
     pub argv_area: Option<Area>,
     pub env_area: Option<Area>,
+    /// Receives the plan (capacity [`MAX_PLAN`]).
+    pub buf: Vec<u8>,
+    /// argv and envp pointers (capacity [`MAX_VECTOR`]).
+    pub vector: Vec<usize>,
 }
+
+/// An address range `[start, end)` of this process's memory.
+pub(crate) type Area = (usize, usize);
 
 const DOT: &[u8] = b".\0";
 const SLASH: &[u8] = b"/\0";
-const PROC_OOM_ADJ: &[u8] = b"/proc/self/oom_score_adj\0";
 
 fn cstr(b: &'static [u8]) -> *const c_char {
     b.as_ptr().cast()
 }
 
-/// Records which step failed and returns the OS error.
-fn fail(plan: &Plan, what: &str) -> io::Error {
-    let err = io::Error::last_os_error();
-    // SAFETY: write(2) from a valid buffer; the result is irrelevant.
-    unsafe {
-        libc::write(plan.diag_fd, what.as_ptr().cast(), what.len());
-    }
-    err
+fn errno() -> c_int {
+    // SAFETY: reading the thread's errno.
+    unsafe { *libc::__errno_location() }
 }
 
-fn check(plan: &Plan, rc: c_int, what: &str) -> io::Result<()> {
+/// Reports a failed step (name to `diag_fd`, errno to `exec_fd`) and exits.
+fn die(f: &Fixed, what: &str) -> ! {
+    let e = errno();
+    // SAFETY: writes from valid buffers, then _exit.
+    unsafe {
+        libc::write(f.diag_fd, what.as_ptr().cast(), what.len());
+        libc::write(f.exec_fd, (&e as *const c_int).cast(), 4);
+        libc::_exit(1)
+    }
+}
+
+fn check(f: &Fixed, rc: c_int, what: &str) {
     if rc < 0 {
-        Err(fail(plan, what))
-    } else {
-        Ok(())
+        die(f, what);
     }
 }
 
-/// Runs in the forked child. Returns `Ok` only in the runtime process,
-/// which std then execs; init never returns.
-pub(crate) fn run(plan: &Plan) -> io::Result<()> {
-    // SAFETY (whole function): every call below is a plain system call on
-    // buffers owned by `plan` or on the stack; no allocation, no locks.
+/// The zygote's life, from fork to init's exit. Never returns.
+pub(crate) fn zygote(f: &mut Fixed) -> ! {
+    // SAFETY (whole function): system calls on buffers owned by `f` or on
+    // the stack; no allocation, no locks.
     unsafe {
-        check(
-            plan,
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL),
-            "set parent-death signal",
-        )?;
-        for fd in &plan.cgroup_procs {
-            if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
-                return Err(fail(plan, "join cgroup"));
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // Close everything inherited but our own descriptors and stdio;
+        // closing std's exec-error pipe lets the spawning thread go on.
+        let mut keep = [-1; 24];
+        let mut n = 0;
+        for fd in [f.control, f.status_fd, f.diag_fd, f.exec_fd]
+            .into_iter()
+            .chain(f.cgroup_procs.iter().copied())
+        {
+            if n < keep.len() {
+                keep[n] = fd;
+                n += 1;
             }
         }
+        close_except(&mut keep[..n]);
+        for fd in &f.cgroup_procs {
+            if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                die(f, "join cgroup");
+            }
+            libc::close(*fd);
+        }
         let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
-        if plan.net.is_some() {
+        if f.net_port.is_some() {
             flags |= libc::CLONE_NEWNET;
         }
-        check(plan, libc::unshare(flags), "unshare namespaces")?;
-        check(
-            plan,
-            libc::sethostname(plan.hostname.as_ptr(), plan.hostname.as_bytes().len()),
-            "set hostname",
-        )?;
-        if let Some(net) = &plan.net {
-            private_network(plan, net)?;
+        check(f, libc::unshare(flags), "unshare namespaces");
+        if let Some(port) = f.net_port {
+            private_network(f, port);
         }
         check(
-            plan,
+            f,
             libc::mount(
                 std::ptr::null(),
                 cstr(SLASH),
@@ -143,97 +205,339 @@ pub(crate) fn run(plan: &Plan) -> io::Result<()> {
                 std::ptr::null(),
             ),
             "make mounts private",
-        )?;
-        for op in &plan.ops {
-            apply(plan, op)?;
-        }
-        check(plan, libc::chdir(plan.root.as_ptr()), "chdir new root")?;
-        check(
-            plan,
-            libc::syscall(libc::SYS_pivot_root, cstr(DOT), cstr(DOT)) as c_int,
-            "pivot_root",
-        )?;
-        check(
-            plan,
-            libc::umount2(cstr(DOT), libc::MNT_DETACH),
-            "detach old root",
-        )?;
-        check(plan, libc::chdir(cstr(SLASH)), "chdir /")?;
-        check(
-            plan,
-            libc::mount(
-                std::ptr::null(),
-                cstr(SLASH),
-                std::ptr::null(),
-                libc::MS_REMOUNT
-                    | libc::MS_BIND
-                    | libc::MS_RDONLY
-                    | libc::MS_NOSUID
-                    | libc::MS_NODEV,
-                std::ptr::null(),
-            ),
-            "make root read-only",
-        )?;
-        check(plan, libc::chdir(plan.workdir.as_ptr()), "chdir /var/task")?;
+        );
+        let output = receive_plan(f);
+        let program = apply_plan(f);
+        check(f, libc::dup2(output, 1), "attach output");
+        check(f, libc::dup2(output, 2), "attach output");
+        libc::close(output);
         let files = libc::rlimit {
-            rlim_cur: plan.open_files,
-            rlim_max: plan.open_files,
+            rlim_cur: f.open_files,
+            rlim_max: f.open_files,
         };
         check(
-            plan,
+            f,
             libc::setrlimit(libc::RLIMIT_NOFILE, &files),
             "limit open files",
-        )?;
+        );
         let core = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
         check(
-            plan,
+            f,
             libc::setrlimit(libc::RLIMIT_CORE, &core),
             "disable core dumps",
-        )?;
+        );
 
         let runtime = libc::fork();
         if runtime < 0 {
-            return Err(fail(plan, "fork runtime"));
+            die(f, "fork runtime");
         }
         if runtime == 0 {
-            drop_privileges(plan)?;
-            // Cleared by the uid change; the runtime dies with init.
-            check(
-                plan,
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL),
-                "set parent-death signal",
-            )?;
-            // Keep /proc/self readable by the function itself.
-            libc::prctl(libc::PR_SET_DUMPABLE, 1);
-            if crate::isolation::seccomp::install(&plan.filter).is_err() {
-                return Err(fail(plan, "install seccomp filter"));
-            }
-            return Ok(());
+            be_runtime(f, program);
         }
-        be_init(plan, runtime)
+        libc::close(f.exec_fd);
+        be_init(f, runtime)
+    }
+}
+
+/// Waits for the plan; returns the output descriptor. Exits quietly when
+/// Serval closes the control socket instead (a spare zygote not needed).
+unsafe fn receive_plan(f: &mut Fixed) -> RawFd {
+    // SAFETY: recvmsg/read into `f.buf`'s spare capacity and stack buffers.
+    unsafe {
+        #[repr(C, align(8))]
+        struct Cmsg([u8; 64]);
+        let mut cbuf = Cmsg([0; 64]);
+        let cap = f.buf.capacity();
+        let base = f.buf.as_mut_ptr();
+        let mut iov = libc::iovec {
+            iov_base: base.cast(),
+            iov_len: cap,
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        msg.msg_controllen = cbuf.0.len() as _;
+        let got = loop {
+            let r = libc::recvmsg(f.control, &mut msg, 0);
+            if r < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            break r;
+        };
+        if got <= 0 {
+            libc::_exit(0);
+        }
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
+            die(f, "receive output descriptor");
+        }
+        let output: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+        let mut have = got as usize;
+        if have < 4 {
+            die(f, "receive plan");
+        }
+        let mut len = [0u8; 4];
+        std::ptr::copy_nonoverlapping(base, len.as_mut_ptr(), 4);
+        let total = u32::from_ne_bytes(len) as usize + 4;
+        if total > cap {
+            *libc::__errno_location() = libc::E2BIG;
+            die(f, "plan too large");
+        }
+        while have < total {
+            let r = libc::read(f.control, base.add(have).cast(), total - have);
+            if r < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            if r <= 0 {
+                die(f, "receive plan");
+            }
+            have += r as usize;
+        }
+        f.buf.set_len(total);
+        output
+    }
+}
+
+/// Field iterator over the plan (each field keeps its NUL).
+struct Fields<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn next_field(&mut self) -> Option<&'a [u8]> {
+        let rest = self.buf.get(self.pos..)?;
+        let end = rest.iter().position(|b| *b == 0)?;
+        self.pos += end + 1;
+        Some(&rest[..=end])
+    }
+}
+
+fn num(field: &[u8]) -> u64 {
+    field
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0u64, |n, b| {
+            n.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+        })
+}
+
+fn p(field: &[u8]) -> *const c_char {
+    field.as_ptr().cast()
+}
+
+/// Applies the filesystem steps; fills argv and envp. Returns the program.
+unsafe fn apply_plan(f: &mut Fixed) -> *const c_char {
+    let null = std::ptr::null::<c_char>();
+    let buf: &[u8] = &f.buf[4..];
+    // SAFETY: `buf` lives in `f.buf`, which outlives the exec; the pointers
+    // stored in `f.vector` point into it.
+    let buf: &'static [u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr(), buf.len()) };
+    let mut it = Fields { buf, pos: 0 };
+    let mut args: [usize; 2] = [0, 0]; // counts: argv, envp
+    let mut program = null;
+    // argv in vector[0..), envp in vector[MAX_VECTOR/2..)
+    let half = MAX_VECTOR / 2;
+    let vector = f.vector.as_mut_ptr();
+    macro_rules! field {
+        () => {
+            match it.next_field() {
+                Some(x) => x,
+                None => die(f, "malformed plan"),
+            }
+        };
+    }
+    // SAFETY: system calls on NUL-terminated fields of the plan; writes to
+    // `vector` stay within its capacity.
+    unsafe {
+        while let Some(tag) = it.next_field() {
+            match tag {
+                b"H\0" => {
+                    let h = field!();
+                    check(f, libc::sethostname(p(h), h.len() - 1), "set hostname");
+                }
+                b"m\0" => {
+                    let (path, mode) = (field!(), field!());
+                    let mode = num(mode) as libc::mode_t;
+                    if libc::mkdir(p(path), mode) < 0 && errno() != libc::EEXIST {
+                        die(f, "mkdir in new root");
+                    }
+                    // The umask must not narrow what the function traverses.
+                    check(f, libc::chmod(p(path), mode), "chmod in new root");
+                }
+                b"s\0" => {
+                    let (target, link) = (field!(), field!());
+                    check(f, libc::symlink(p(target), p(link)), "symlink in new root");
+                }
+                b"t\0" => {
+                    let path = field!();
+                    let fd = libc::open(
+                        p(path),
+                        libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                        0o644,
+                    );
+                    if fd < 0 {
+                        die(f, "create mount point");
+                    }
+                    libc::close(fd);
+                }
+                b"b\0" | b"w\0" => {
+                    let (src, dst) = (field!(), field!());
+                    check(
+                        f,
+                        libc::mount(
+                            p(src),
+                            p(dst),
+                            null,
+                            libc::MS_BIND | libc::MS_REC,
+                            null.cast(),
+                        ),
+                        "bind mount",
+                    );
+                    if tag == b"b\0" {
+                        check(
+                            f,
+                            libc::mount(
+                                null,
+                                p(dst),
+                                null,
+                                libc::MS_BIND
+                                    | libc::MS_REMOUNT
+                                    | libc::MS_RDONLY
+                                    | libc::MS_NOSUID
+                                    | libc::MS_NODEV,
+                                null.cast(),
+                            ),
+                            "make bind mount read-only",
+                        );
+                    }
+                }
+                b"f\0" => {
+                    let (dst, data, flags) = (field!(), field!(), field!());
+                    check(
+                        f,
+                        libc::mount(
+                            c"tmpfs".as_ptr(),
+                            p(dst),
+                            c"tmpfs".as_ptr(),
+                            num(flags) as libc::c_ulong,
+                            p(data).cast(),
+                        ),
+                        "mount tmpfs",
+                    );
+                }
+                b"p\0" => {
+                    let dst = field!();
+                    check(
+                        f,
+                        libc::mount(
+                            c"proc".as_ptr(),
+                            p(dst),
+                            c"proc".as_ptr(),
+                            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                            null.cast(),
+                        ),
+                        "mount /proc",
+                    );
+                }
+                b"P\0" => {
+                    let (root, workdir) = (field!(), field!());
+                    check(f, libc::chdir(p(root)), "chdir new root");
+                    check(
+                        f,
+                        libc::syscall(libc::SYS_pivot_root, cstr(DOT), cstr(DOT)) as c_int,
+                        "pivot_root",
+                    );
+                    check(
+                        f,
+                        libc::umount2(cstr(DOT), libc::MNT_DETACH),
+                        "detach old root",
+                    );
+                    check(f, libc::chdir(cstr(SLASH)), "chdir /");
+                    check(
+                        f,
+                        libc::mount(
+                            null,
+                            cstr(SLASH),
+                            null,
+                            libc::MS_REMOUNT
+                                | libc::MS_BIND
+                                | libc::MS_RDONLY
+                                | libc::MS_NOSUID
+                                | libc::MS_NODEV,
+                            null.cast(),
+                        ),
+                        "make root read-only",
+                    );
+                    check(f, libc::chdir(p(workdir)), "chdir /var/task");
+                }
+                b"X\0" => program = p(field!()),
+                b"a\0" | b"e\0" => {
+                    let v = field!();
+                    let k = usize::from(tag == b"e\0");
+                    if args[k] + 1 >= half {
+                        *libc::__errno_location() = libc::E2BIG;
+                        die(f, "too many arguments or variables");
+                    }
+                    *vector.add(k * half + args[k]) = v.as_ptr() as usize;
+                    args[k] += 1;
+                }
+                _ => die(f, "malformed plan"),
+            }
+        }
+        *vector.add(args[0]) = 0;
+        *vector.add(half + args[1]) = 0;
+    }
+    if program.is_null() {
+        die(f, "no program in plan");
+    }
+    program
+}
+
+/// The runtime process: drop privileges and exec. Never returns.
+unsafe fn be_runtime(f: &Fixed, program: *const c_char) -> ! {
+    // SAFETY: system calls; argv/envp were filled by `apply_plan`.
+    unsafe {
+        drop_privileges(f);
+        // Cleared by the uid change; the runtime dies with init.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // Keep /proc/self readable by the function itself.
+        libc::prctl(libc::PR_SET_DUMPABLE, 1);
+        if crate::isolation::seccomp::install(&f.filter).is_err() {
+            die(f, "install seccomp filter");
+        }
+        let argv = f.vector.as_ptr() as *const *const c_char;
+        let envp = argv.add(MAX_VECTOR / 2);
+        libc::execve(program, argv, envp);
+        die(f, "exec")
     }
 }
 
 /// Init's life: never returns.
-unsafe fn be_init(plan: &Plan, runtime: libc::pid_t) -> ! {
-    // SAFETY: system calls only, as in `run`.
+unsafe fn be_init(f: &Fixed, runtime: libc::pid_t) -> ! {
+    // SAFETY: system calls and writes into this process's own copy of
+    // Serval's argv/environ memory.
     unsafe {
         // The OOM killer must pick the runtime, not init (a fork of Serval
         // whose mapped size dwarfs a small function's).
-        let fd = libc::open(cstr(PROC_OOM_ADJ), libc::O_WRONLY | libc::O_CLOEXEC);
+        let fd = libc::open(
+            c"/proc/self/oom_score_adj".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        );
         if fd >= 0 {
             libc::write(fd, b"-1000".as_ptr().cast(), 5);
             libc::close(fd);
         }
         // Init is a fork of Serval: blank Serval's command line and
         // environment in its copy of memory, and rename it.
-        if let Some((start, end)) = plan.env_area {
+        if let Some((start, end)) = f.env_area {
             std::ptr::write_bytes(start as *mut u8, 0, end - start);
         }
-        if let Some((start, end)) = plan.argv_area {
+        if let Some((start, end)) = f.argv_area {
             std::ptr::write_bytes(start as *mut u8, 0, end - start);
             let name = b"/init";
             if end - start > name.len() {
@@ -241,12 +545,10 @@ unsafe fn be_init(plan: &Plan, runtime: libc::pid_t) -> ! {
             }
         }
         libc::prctl(libc::PR_SET_NAME, c"init".as_ptr());
-        let _ = drop_privileges(plan);
+        drop_privileges(f);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Close everything but the status pipe: std's exec-error pipe (so
-        // the spawning thread sees the runtime's exec), the output pipe (so
-        // the log reader sees EOF with the runtime) and the rest.
-        close_all_but(plan.status_fd);
+        let mut keep = [f.status_fd];
+        close_except(&mut keep);
         let handler: extern "C" fn(c_int) = forward_term;
         libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
         let mut status: c_int = 0;
@@ -255,14 +557,14 @@ unsafe fn be_init(plan: &Plan, runtime: libc::pid_t) -> ! {
             if pid == runtime {
                 break;
             }
-            if pid < 0 && *libc::__errno_location() != libc::EINTR {
+            if pid < 0 && errno() != libc::EINTR {
                 // ECHILD: nothing left to wait for.
                 status = 0;
                 break;
             }
         }
         libc::write(
-            plan.status_fd,
+            f.status_fd,
             (&status as *const c_int).cast(),
             std::mem::size_of::<c_int>(),
         );
@@ -279,207 +581,104 @@ extern "C" fn forward_term(_: c_int) {
     }
 }
 
-unsafe fn close_all_but(keep: RawFd) {
+/// Closes every descriptor from 3 up except those in `keep` (sorted here).
+unsafe fn close_except(keep: &mut [RawFd]) {
+    keep.sort_unstable();
+    let mut from: libc::c_uint = 3;
     // SAFETY: close_range/close on descriptors this process owns.
     unsafe {
-        let keep = keep as libc::c_uint;
-        let ok = (keep == 0 || libc::syscall(libc::SYS_close_range, 0u32, keep - 1, 0u32) == 0)
-            && libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0u32) == 0;
-        if !ok {
-            for fd in 0..4096 {
-                if fd != keep as c_int {
-                    libc::close(fd);
+        let range = |a: libc::c_uint, b: libc::c_uint| {
+            if a <= b && libc::syscall(libc::SYS_close_range, a, b, 0u32) != 0 {
+                for fd in a..=b.min(4095) {
+                    libc::close(fd as c_int);
                 }
             }
+        };
+        for &k in keep.iter() {
+            let Ok(k) = libc::c_uint::try_from(k) else {
+                continue;
+            };
+            if k >= from {
+                if k > from {
+                    range(from, k - 1);
+                }
+                from = k + 1;
+            }
         }
+        range(from, libc::c_uint::MAX);
     }
 }
 
-unsafe fn drop_privileges(plan: &Plan) -> io::Result<()> {
+unsafe fn drop_privileges(f: &Fixed) {
     // SAFETY: prctl/setgroups/setresgid/setresuid with plain arguments.
     unsafe {
-        for cap in 0..=plan.cap_last {
+        for cap in 0..=f.cap_last {
             // EINVAL for capabilities this kernel does not know is harmless.
             libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
         }
         check(
-            plan,
+            f,
             libc::setgroups(0, std::ptr::null()),
             "drop supplementary groups",
-        )?;
-        check(
-            plan,
-            libc::setresgid(plan.gid, plan.gid, plan.gid),
-            "set gid",
-        )?;
+        );
+        check(f, libc::setresgid(f.gid, f.gid, f.gid), "set gid");
         // From root to a non-zero uid the kernel clears the permitted,
         // effective and ambient capability sets.
+        check(f, libc::setresuid(f.uid, f.uid, f.uid), "set uid");
         check(
-            plan,
-            libc::setresuid(plan.uid, plan.uid, plan.uid),
-            "set uid",
-        )?;
-        check(
-            plan,
+            f,
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
             "set no_new_privs",
-        )
-    }
-}
-
-unsafe fn apply(plan: &Plan, op: &Op) -> io::Result<()> {
-    let null = std::ptr::null::<c_char>();
-    // SAFETY: system calls on NUL-terminated strings owned by `plan`.
-    unsafe {
-        match op {
-            Op::Mkdir(p, mode) => {
-                if libc::mkdir(p.as_ptr(), *mode) < 0 && *libc::__errno_location() != libc::EEXIST {
-                    return Err(fail(plan, "mkdir in new root"));
-                }
-                // The umask must not narrow directories the function traverses.
-                check(plan, libc::chmod(p.as_ptr(), *mode), "chmod in new root")
-            }
-            Op::Symlink(target, link) => check(
-                plan,
-                libc::symlink(target.as_ptr(), link.as_ptr()),
-                "symlink in new root",
-            ),
-            Op::Touch(p) => {
-                let fd = libc::open(
-                    p.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
-                    0o644,
-                );
-                if fd < 0 {
-                    return Err(fail(plan, "create mount point"));
-                }
-                libc::close(fd);
-                Ok(())
-            }
-            Op::Bind { src, dst, writable } => {
-                check(
-                    plan,
-                    libc::mount(
-                        src.as_ptr(),
-                        dst.as_ptr(),
-                        null,
-                        libc::MS_BIND | libc::MS_REC,
-                        null.cast(),
-                    ),
-                    "bind mount",
-                )?;
-                if *writable {
-                    return Ok(());
-                }
-                check(
-                    plan,
-                    libc::mount(
-                        null,
-                        dst.as_ptr(),
-                        null,
-                        libc::MS_BIND
-                            | libc::MS_REMOUNT
-                            | libc::MS_RDONLY
-                            | libc::MS_NOSUID
-                            | libc::MS_NODEV,
-                        null.cast(),
-                    ),
-                    "make bind mount read-only",
-                )
-            }
-            Op::Tmpfs { dst, data, flags } => check(
-                plan,
-                libc::mount(
-                    c"tmpfs".as_ptr(),
-                    dst.as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    *flags,
-                    data.as_ptr().cast(),
-                ),
-                "mount tmpfs",
-            ),
-            Op::Proc(dst) => check(
-                plan,
-                libc::mount(
-                    c"proc".as_ptr(),
-                    dst.as_ptr(),
-                    c"proc".as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                    null.cast(),
-                ),
-                "mount /proc",
-            ),
-        }
+        );
     }
 }
 
 /// Brings up loopback in the new network namespace, listens on
 /// 127.0.0.1:port there and sends the listener to Serval.
-unsafe fn private_network(plan: &Plan, net: &Net) -> io::Result<()> {
+unsafe fn private_network(f: &Fixed, port: u16) {
     // SAFETY: socket/ioctl/bind/listen/sendmsg on stack buffers.
     unsafe {
         let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if s < 0 {
-            return Err(fail(plan, "socket for loopback"));
+            die(f, "socket for loopback");
         }
         let mut req: libc::ifreq = std::mem::zeroed();
         req.ifr_name[0] = b'l' as c_char;
         req.ifr_name[1] = b'o' as c_char;
         check(
-            plan,
+            f,
             libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req),
             "read loopback flags",
-        )?;
+        );
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
         check(
-            plan,
+            f,
             libc::ioctl(s, libc::SIOCSIFFLAGS, &req),
             "bring loopback up",
-        )?;
+        );
         libc::close(s);
 
         let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
         if l < 0 {
-            return Err(fail(plan, "socket for the Runtime API"));
+            die(f, "socket for the Runtime API");
         }
         let mut addr: libc::sockaddr_in = std::mem::zeroed();
         addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_port = net.port.to_be();
+        addr.sin_port = port.to_be();
         addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
         check(
-            plan,
+            f,
             libc::bind(
                 l,
                 (&addr as *const libc::sockaddr_in).cast(),
                 std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
             ),
             "bind the Runtime API",
-        )?;
-        check(plan, libc::listen(l, 128), "listen on the Runtime API")?;
-
-        // One SCM_RIGHTS message carrying `l`.
-        #[repr(C, align(8))]
-        struct Cmsg([u8; 64]);
-        let mut buf = Cmsg([0; 64]);
-        let mut byte = [0u8; 1];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = buf.0.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as _;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<c_int>(), l);
-        if libc::sendmsg(net.sock, &msg, 0) < 0 {
-            return Err(fail(plan, "send the Runtime API listener"));
+        );
+        check(f, libc::listen(l, 128), "listen on the Runtime API");
+        if super::send_fd(f.control, l).is_err() {
+            die(f, "send the Runtime API listener");
         }
         libc::close(l);
-        Ok(())
     }
 }

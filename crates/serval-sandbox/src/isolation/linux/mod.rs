@@ -1,10 +1,12 @@
 //! The namespaces backend (Linux, as root). See [`child`] for what happens
-//! between fork and exec and [`cgroup`] for the limits.
+//! in the forked processes and [`cgroup`] for the limits.
 //!
-//! The PID namespace is made by the spawner thread: it calls
-//! `unshare(CLONE_NEWPID)` before every spawn, so the forked child is the
-//! first process (init) of a fresh namespace without an extra fork.
-//! Everything else is unshared by the child itself.
+//! Environments start from zygotes: processes forked ahead of need, each
+//! already the init of its own PID namespace (the spawner thread unshares
+//! one before every fork), already in its own cgroups and mount/IPC/UTS
+//! namespaces. Joining a cgroup costs the kernel an RCU grace period
+//! (milliseconds), so a small pool of zygotes is kept ready and a launch
+//! only sends one the function's plan.
 
 #![allow(unsafe_code)]
 
@@ -13,11 +15,10 @@ mod child;
 
 use super::{
     describe_exit, seccomp, Exit, Instance, IsolationConfig, IsolationReport, LaunchError,
-    LaunchFuture, LaunchSpec, Launched, NetworkMode, Sandbox, OPEN_FILES,
+    LaunchFuture, LaunchSpec, Launched, NetworkMode, Sandbox, OPEN_FILES, RUNTIME_ROOT,
 };
 use cgroup::{Cgroups, EnvCgroup};
-use child::{Area, Net, Op, Plan};
-use std::ffi::CString;
+use child::{Area, Fixed, Plan, MAX_PLAN, MAX_VECTOR};
 use std::fs::File;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -25,17 +26,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::{oneshot, watch};
 
-/// The user functions run as (Lambda's sbx_user1051).
-const SANDBOX_UID: u32 = 993;
-const SANDBOX_GID: u32 = 990;
+/// Each environment runs as a user of its own, from this range (no host
+/// account uses it): environments cannot signal or trace each other, and
+/// the Runtime API can tell its own environment's connections apart.
+const FIRST_UID: u32 = 2_000_000;
+const UIDS: u32 = 1_000_000;
 /// Where the code appears, as on Lambda.
 const TASK_ROOT: &str = "/var/task";
-/// Where Serval's runtime files appear (Lambda's runtime directory).
-const RUNTIME_ROOT: &str = "/var/runtime";
 /// The Runtime API inside a private network, as on Lambda.
 const PRIVATE_API_PORT: u16 = 9001;
 /// Host directories shown read-only (or as the symlinks they are).
@@ -44,6 +45,8 @@ const SYSTEM_DIRS: &[&str] = &[
 ];
 /// Device nodes a function may use.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+/// Zygotes kept ready.
+const SPARE_ZYGOTES: usize = 2;
 
 enum SystemEntry {
     Dir(PathBuf),
@@ -53,30 +56,43 @@ enum SystemEntry {
 /// A spawn to run on the spawner thread, given its own PID namespace fd.
 type Job = Box<dyn FnOnce(RawFd) + Send>;
 
-pub(crate) struct Namespaces {
-    report: IsolationReport,
-    /// Serval's argv and environ memory (see `child::Plan`).
-    areas: (Option<Area>, Option<Area>),
+/// A forked zygote waiting for its plan.
+struct Zygote {
+    child: tokio::process::Child,
+    uid: u32,
+    control: OwnedFd,
+    cgroup: Option<EnvCgroup>,
+    status_r: OwnedFd,
+    diag_r: OwnedFd,
+    exec_r: OwnedFd,
+}
+
+struct Inner {
     cgroups: Option<Cgroups>,
     root: PathBuf,
     system: Vec<SystemEntry>,
     network: NetworkMode,
     cap_last: i32,
-    spawner: std::sync::Mutex<mpsc::Sender<Job>>,
+    /// Serval's argv and environ memory (see `child::Fixed`).
+    areas: (Option<Area>, Option<Area>),
+    spawner: Mutex<mpsc::Sender<Job>>,
     next_id: AtomicU64,
+    spares: Mutex<Vec<Zygote>>,
+    next_uid: std::sync::atomic::AtomicU32,
+    /// Zygotes being made for the pool.
+    refilling: AtomicUsize,
 }
 
-fn cpath(p: &Path) -> Result<CString, LaunchError> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| LaunchError {
-        error: std::io::Error::from(std::io::ErrorKind::InvalidInput),
-        step: Some(format!("path with NUL: {}", p.display())),
-    })
+pub(crate) struct Namespaces {
+    report: IsolationReport,
+    inner: Arc<Inner>,
 }
 
-fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+fn pipe(nonblocking: bool) -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
+    let flags = libc::O_CLOEXEC | if nonblocking { libc::O_NONBLOCK } else { 0 };
     // SAFETY: pipe2 fills two descriptors we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), flags) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
@@ -88,6 +104,41 @@ fn read_all(fd: OwnedFd) -> Vec<u8> {
     let mut out = Vec::new();
     let _ = f.read_to_end(&mut out);
     out
+}
+
+/// Sends `data` with one descriptor attached (SCM_RIGHTS). Makes only
+/// system calls, so the zygote uses it too. Returns the bytes sent.
+pub(crate) fn send_fd_with(sock: RawFd, data: &[u8], fd: RawFd) -> std::io::Result<usize> {
+    #[repr(C, align(8))]
+    struct Cmsg([u8; 64]);
+    let mut buf = Cmsg([0; 64]);
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: sendmsg from stack buffers sized for one descriptor.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = buf.0.as_mut_ptr().cast();
+        msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd);
+        let n = libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Sends one descriptor (with a one-byte message).
+pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> std::io::Result<()> {
+    send_fd_with(sock, b"L", fd).map(|_| ())
 }
 
 fn start_spawner(handle: tokio::runtime::Handle) -> std::io::Result<mpsc::Sender<Job>> {
@@ -143,20 +194,23 @@ impl Namespaces {
                 None
             }
         };
-        let ns = Namespaces {
-            report,
-            areas: argv_env_areas(),
+        let inner = Arc::new(Inner {
             cgroups,
             root,
             system,
             network: config.network,
             cap_last,
-            spawner: std::sync::Mutex::new(spawner),
+            areas: argv_env_areas(),
+            spawner: Mutex::new(spawner),
             next_id: AtomicU64::new(0),
-        };
+            spares: Mutex::new(Vec::new()),
+            next_uid: std::sync::atomic::AtomicU32::new(0),
+            refilling: AtomicUsize::new(0),
+        });
+        let mut ns = Namespaces { report, inner };
         ns.trial(&config.state_dir).await?;
-        let mut ns = ns;
         ns.fill_report();
+        Inner::refill(&ns.inner);
         Ok(ns)
     }
 
@@ -198,7 +252,9 @@ impl Namespaces {
         r.set(
             "user",
             true,
-            format!("uid {SANDBOX_UID}, gid {SANDBOX_GID}"),
+            format!(
+                "a user of its own per environment (uid and gid from {FIRST_UID}), no groups; the Runtime API serves only that user"
+            ),
         );
         r.set(
             "pid_namespace",
@@ -212,7 +268,7 @@ impl Namespaces {
         );
         r.set("ipc_namespace", true, "own");
         r.set("uts_namespace", true, "own hostname");
-        match self.network {
+        match self.inner.network {
             NetworkMode::Host => r.set(
                 "network_namespace",
                 false,
@@ -224,7 +280,7 @@ impl Namespaces {
                 "own, loopback only: the Runtime API and nothing else",
             ),
         }
-        match &self.cgroups {
+        match &self.inner.cgroups {
             Some(c) => {
                 let (cpu, pids) = c.has_cpu_and_pids();
                 r.set("cgroups", true, c.describe());
@@ -276,44 +332,182 @@ impl Namespaces {
             format!("open files {OPEN_FILES}, no core dumps"),
         );
     }
+}
 
-    fn plan_ops(&self, spec: &LaunchSpec) -> Result<Vec<Op>, LaunchError> {
-        let root = &self.root;
-        let under = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
-        let mut ops = vec![Op::Tmpfs {
-            dst: cpath(root)?,
-            data: CString::new("mode=0755,size=1m,nr_inodes=4096").unwrap_or_default(),
-            flags: libc::MS_NOSUID | libc::MS_NODEV,
-        }];
-        let mut made: Vec<PathBuf> = vec![PathBuf::from("/")];
-        let mut mkdirs =
-            |ops: &mut Vec<Op>, p: &Path, mode: libc::mode_t| -> Result<(), LaunchError> {
-                let mut chain: Vec<&Path> = p.ancestors().collect();
-                chain.reverse();
-                for a in chain {
-                    if !made.iter().any(|m| m == a) {
-                        let m = if a == p { mode } else { 0o755 };
-                        ops.push(Op::Mkdir(cpath(&under(a))?, m));
-                        made.push(a.to_path_buf());
-                    }
+impl Inner {
+    /// Forks a zygote (fast: the slow cgroup join happens in the zygote).
+    async fn fork_zygote(self: &Arc<Self>) -> Result<Zygote, LaunchError> {
+        let id = format!("env-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let cgroup = match &self.cgroups {
+            Some(c) => Some(c.create_env(&id).map_err(|e| LaunchError {
+                error: e,
+                step: Some("create cgroup".into()),
+            })?),
+            None => None,
+        };
+        let (status_r, status_w) = pipe(false)?;
+        let (diag_r, diag_w) = pipe(true)?;
+        let (exec_r, exec_w) = pipe(false)?;
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        let uid = FIRST_UID + self.next_uid.fetch_add(1, Ordering::Relaxed) % UIDS;
+        let mut fixed = Fixed {
+            cgroup_procs: cgroup
+                .as_ref()
+                .map(|c| c.procs.iter().map(|f| f.as_raw_fd()).collect())
+                .unwrap_or_default(),
+            control: theirs.as_raw_fd(),
+            status_fd: status_w.as_raw_fd(),
+            diag_fd: diag_w.as_raw_fd(),
+            exec_fd: exec_w.as_raw_fd(),
+            net_port: (self.network == NetworkMode::None).then_some(PRIVATE_API_PORT),
+            uid,
+            gid: uid,
+            cap_last: self.cap_last,
+            open_files: OPEN_FILES,
+            filter: seccomp::program(),
+            argv_area: self.areas.0,
+            env_area: self.areas.1,
+            buf: Vec::with_capacity(MAX_PLAN),
+            vector: Vec::with_capacity(MAX_VECTOR),
+        };
+        // The program is never exec'd by std: the zygote never returns.
+        let mut cmd = tokio::process::Command::new("/bin/true");
+        cmd.env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .process_group(0);
+        // SAFETY: `child::zygote` only makes system calls and writes into
+        // the buffers `fixed` preallocated (see its module docs).
+        unsafe {
+            cmd.pre_exec(move || child::zygote(&mut fixed));
+        }
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |own_ns: RawFd| {
+            // SAFETY: unshare(CLONE_NEWPID) only changes the namespace this
+            // thread's next child is created in; setns returns to the
+            // thread's own afterwards (a thread may unshare a PID namespace
+            // only while its children's namespace is its own).
+            let r = if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                let r = cmd.spawn();
+                // SAFETY: setns on a namespace descriptor we own.
+                if unsafe { libc::setns(own_ns, libc::CLONE_NEWPID) } != 0 {
+                    tracing::error!(
+                        "spawner: cannot return to its own PID namespace: {}",
+                        std::io::Error::last_os_error()
+                    );
                 }
-                Ok(())
+                r
             };
+            drop(cmd);
+            let _ = tx.send(r);
+        });
+        self.spawner
+            .lock()
+            .map_err(|_| std::io::Error::other("spawner lock poisoned"))?
+            .send(job)
+            .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
+        let child = rx
+            .await
+            .map_err(|_| std::io::Error::other("the spawner thread dropped a job"))??;
+        drop((status_w, diag_w, exec_w, theirs));
+        let mut cgroup = cgroup;
+        if let Some(c) = cgroup.as_mut() {
+            c.close_procs();
+        }
+        Ok(Zygote {
+            child,
+            uid,
+            control: ours.into(),
+            cgroup,
+            status_r,
+            diag_r,
+            exec_r,
+        })
+    }
+
+    /// A ready zygote, or a new one.
+    async fn take(self: &Arc<Self>) -> Result<Zygote, LaunchError> {
+        loop {
+            let spare = self.spares.lock().ok().and_then(|mut s| s.pop());
+            match spare {
+                Some(mut z) => {
+                    if matches!(z.child.try_wait(), Ok(None)) {
+                        Inner::refill(self);
+                        return Ok(z);
+                    }
+                    dispose(z);
+                }
+                None => {
+                    Inner::refill(self);
+                    return self.fork_zygote().await;
+                }
+            }
+        }
+    }
+
+    /// Tops the pool up in the background.
+    fn refill(this: &Arc<Self>) {
+        let have = this.spares.lock().map(|s| s.len()).unwrap_or(0);
+        let making = this.refilling.load(Ordering::Relaxed);
+        if have + making >= SPARE_ZYGOTES {
+            return;
+        }
+        this.refilling.fetch_add(1, Ordering::Relaxed);
+        let inner = this.clone();
+        tokio::spawn(async move {
+            let made = inner.fork_zygote().await;
+            inner.refilling.fetch_sub(1, Ordering::Relaxed);
+            match made {
+                Ok(z) => {
+                    if let Ok(mut s) = inner.spares.lock() {
+                        s.push(z);
+                    }
+                    Inner::refill(&inner);
+                }
+                Err(e) => tracing::warn!("could not prepare an environment: {e}"),
+            }
+        });
+    }
+    /// The function-specific part of a launch, for the zygote.
+    fn plan(&self, spec: &LaunchSpec) -> Plan {
+        let root = &self.root;
+        let under = |p: &Path| -> Vec<u8> {
+            root.join(p.strip_prefix("/").unwrap_or(p))
+                .into_os_string()
+                .into_encoded_bytes()
+        };
+        let b = |p: &Path| p.as_os_str().as_bytes().to_vec();
+        let mut plan = Plan::default();
+        plan.hostname(hostname().as_bytes());
+        plan.tmpfs(
+            &b(root),
+            b"mode=0755,size=1m,nr_inodes=4096",
+            libc::MS_NOSUID | libc::MS_NODEV,
+        );
+        let mut made: Vec<PathBuf> = vec![PathBuf::from("/")];
+        let mut mkdirs = |plan: &mut Plan, p: &Path, mode: u32| {
+            let mut chain: Vec<&Path> = p.ancestors().collect();
+            chain.reverse();
+            for a in chain {
+                if !made.iter().any(|m| m == a) {
+                    plan.mkdir(&under(a), if a == p { mode } else { 0o755 });
+                    made.push(a.to_path_buf());
+                }
+            }
+        };
         let mut bound: Vec<PathBuf> = Vec::new();
         for e in &self.system {
             match e {
                 SystemEntry::Dir(p) => {
-                    mkdirs(&mut ops, p, 0o755)?;
-                    ops.push(Op::Bind {
-                        src: cpath(p)?,
-                        dst: cpath(&under(p))?,
-                        writable: false,
-                    });
+                    mkdirs(&mut plan, p, 0o755);
+                    plan.bind(&b(p), &under(p), false);
                     bound.push(p.clone());
                 }
-                SystemEntry::Link(p, target) => {
-                    ops.push(Op::Symlink(cpath(target)?, cpath(&under(p))?));
-                }
+                SystemEntry::Link(p, target) => plan.symlink(&b(target), &under(p)),
             }
         }
         for p in &spec.ro_paths {
@@ -322,68 +516,51 @@ impl Namespaces {
             if !p.is_absolute()
                 || reserved.iter().any(|r| p.starts_with(r))
                 || p == Path::new("/")
-                || bound.iter().any(|b| p.starts_with(b))
+                || bound.iter().any(|x| p.starts_with(x))
                 || !p.exists()
             {
                 continue;
             }
             if p.is_dir() {
-                mkdirs(&mut ops, &p, 0o755)?;
+                mkdirs(&mut plan, &p, 0o755);
             } else {
                 if let Some(parent) = p.parent() {
-                    mkdirs(&mut ops, parent, 0o755)?;
+                    mkdirs(&mut plan, parent, 0o755);
                 }
-                ops.push(Op::Touch(cpath(&under(&p))?));
+                plan.touch(&under(&p));
             }
-            ops.push(Op::Bind {
-                src: cpath(&p)?,
-                dst: cpath(&under(&p))?,
-                writable: false,
-            });
+            plan.bind(&b(&p), &under(&p), false);
             bound.push(p);
         }
         let task = Path::new(TASK_ROOT);
-        mkdirs(&mut ops, task, 0o755)?;
-        ops.push(Op::Bind {
-            src: cpath(&spec.code_dir)?,
-            dst: cpath(&under(task))?,
-            writable: false,
-        });
+        mkdirs(&mut plan, task, 0o755);
+        plan.bind(&b(&spec.code_dir), &under(task), false);
         let runtime = Path::new(RUNTIME_ROOT);
         if spec.runtime_dir.is_dir() {
-            mkdirs(&mut ops, runtime, 0o755)?;
-            ops.push(Op::Bind {
-                src: cpath(&spec.runtime_dir)?,
-                dst: cpath(&under(runtime))?,
-                writable: false,
-            });
+            mkdirs(&mut plan, runtime, 0o755);
+            plan.bind(&b(&spec.runtime_dir), &under(runtime), false);
         }
-        mkdirs(&mut ops, Path::new("/opt"), 0o755)?;
-        mkdirs(&mut ops, Path::new("/tmp"), 0o1777)?;
-        ops.push(Op::Tmpfs {
-            dst: cpath(&under(Path::new("/tmp")))?,
-            data: CString::new(format!("mode=1777,size={}m", spec.ephemeral_mb))
-                .unwrap_or_default(),
-            flags: libc::MS_NOSUID | libc::MS_NODEV,
-        });
+        mkdirs(&mut plan, Path::new("/opt"), 0o755);
+        let tmp = Path::new("/tmp");
+        mkdirs(&mut plan, tmp, 0o1777);
+        plan.tmpfs(
+            &under(tmp),
+            format!("mode=1777,size={}m", spec.ephemeral_mb).as_bytes(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+        );
         let dev = Path::new("/dev");
-        mkdirs(&mut ops, dev, 0o755)?;
-        ops.push(Op::Tmpfs {
-            dst: cpath(&under(dev))?,
-            data: CString::new("mode=0755,size=64k,nr_inodes=64").unwrap_or_default(),
-            flags: libc::MS_NOSUID | libc::MS_NOEXEC,
-        });
+        mkdirs(&mut plan, dev, 0o755);
+        plan.tmpfs(
+            &under(dev),
+            b"mode=0755,size=64k,nr_inodes=64",
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+        );
         for d in DEVICES {
             let host = dev.join(d);
-            if !host.exists() {
-                continue;
+            if host.exists() {
+                plan.touch(&under(&host));
+                plan.bind(&b(&host), &under(&host), true);
             }
-            ops.push(Op::Touch(cpath(&under(&host))?));
-            ops.push(Op::Bind {
-                src: cpath(&host)?,
-                dst: cpath(&under(&host))?,
-                writable: true,
-            });
         }
         for (link, target) in [
             ("fd", "/proc/self/fd"),
@@ -391,15 +568,21 @@ impl Namespaces {
             ("stdout", "/proc/self/fd/1"),
             ("stderr", "/proc/self/fd/2"),
         ] {
-            ops.push(Op::Symlink(
-                cpath(Path::new(target))?,
-                cpath(&under(&dev.join(link)))?,
-            ));
+            plan.symlink(target.as_bytes(), &under(&dev.join(link)));
         }
         let proc_dir = Path::new("/proc");
-        mkdirs(&mut ops, proc_dir, 0o555)?;
-        ops.push(Op::Proc(cpath(&under(proc_dir))?));
-        Ok(ops)
+        mkdirs(&mut plan, proc_dir, 0o555);
+        plan.proc(&under(proc_dir));
+        plan.pivot(&b(root), TASK_ROOT.as_bytes());
+        plan.program(&b(&spec.program));
+        plan.arg(&b(&spec.program));
+        for a in &spec.args {
+            plan.arg(a.as_bytes());
+        }
+        for (k, v) in &spec.env {
+            plan.env(format!("{k}={v}").as_bytes());
+        }
+        plan
     }
 }
 
@@ -511,125 +694,100 @@ impl Sandbox for Namespaces {
     }
 
     fn private_runtime_api(&self) -> Option<SocketAddr> {
-        (self.network == NetworkMode::None)
+        (self.inner.network == NetworkMode::None)
             .then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, PRIVATE_API_PORT)))
     }
 
     fn shutdown(&self) {
-        self.remove_cgroups();
+        let spares: Vec<Zygote> = self
+            .inner
+            .spares
+            .lock()
+            .map(|mut s| s.drain(..).collect())
+            .unwrap_or_default();
+        for mut z in spares {
+            let _ = z.child.start_kill();
+            // Reap it so its cgroup can go.
+            if let Some(pid) = z.child.id() {
+                // SAFETY: waitpid on our own child.
+                unsafe {
+                    libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+                }
+            }
+            drop(z.cgroup.take());
+        }
+        if let Some(c) = &self.inner.cgroups {
+            c.remove();
+        }
     }
 
     fn launch(&self, spec: LaunchSpec) -> LaunchFuture<'_> {
         Box::pin(async move {
-            let id = format!("env-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
-            let mut cgroup = match &self.cgroups {
-                Some(c) => Some(c.create_env(&id, spec.memory_mb).map_err(|e| LaunchError {
+            let inner = &self.inner;
+            let plan = inner.plan(&spec).into_message();
+            let z = inner.take().await?;
+            if let Some(c) = &z.cgroup {
+                c.set_limits(spec.memory_mb).map_err(|e| LaunchError {
                     error: e,
-                    step: Some("create cgroup".into()),
-                })?),
-                None => None,
-            };
-            let (status_r, status_w) = pipe()?;
-            let (diag_r, diag_w) = pipe()?;
-            let net_pair = if self.network == NetworkMode::None {
-                let (a, b) = std::os::unix::net::UnixStream::pair()?;
-                Some((OwnedFd::from(a), OwnedFd::from(b)))
+                    step: Some("set cgroup limits".into()),
+                })?;
+            }
+            let runtime_api = if inner.network == NetworkMode::None {
+                Some(recv_listener(&z.control).map_err(|e| LaunchError {
+                    error: e,
+                    step: Some("receive the Runtime API listener".into()),
+                })?)
             } else {
                 None
             };
-            let plan = Plan {
-                cgroup_procs: cgroup
-                    .as_ref()
-                    .map(|c| c.procs.iter().map(|f| f.as_raw_fd()).collect())
-                    .unwrap_or_default(),
-                hostname: CString::new(hostname()).unwrap_or_default(),
-                root: cpath(&self.root)?,
-                ops: self.plan_ops(&spec)?,
-                workdir: cpath(Path::new(TASK_ROOT))?,
-                uid: SANDBOX_UID,
-                gid: SANDBOX_GID,
-                cap_last: self.cap_last,
-                open_files: OPEN_FILES,
-                filter: seccomp::program(),
-                status_fd: status_w.as_raw_fd(),
-                diag_fd: diag_w.as_raw_fd(),
-                net: net_pair.as_ref().map(|(_, child_end)| Net {
-                    sock: child_end.as_raw_fd(),
-                    port: PRIVATE_API_PORT,
-                }),
-                argv_area: self.areas.0,
-                env_area: self.areas.1,
-            };
-            let stderr = spec.output.try_clone()?;
-            let mut cmd = tokio::process::Command::new(&spec.program);
-            cmd.args(&spec.args)
-                .env_clear()
-                .envs(spec.env.iter().map(|(k, v)| (k, v)))
-                .stdin(Stdio::null())
-                .stdout(Stdio::from(spec.output))
-                .stderr(Stdio::from(stderr))
-                .kill_on_drop(true)
-                .process_group(0);
-            // SAFETY: `child::run` only makes system calls on buffers the
-            // plan owns (see its module docs); the plan lives in the closure
-            // until the Command is dropped after spawn.
-            unsafe {
-                cmd.pre_exec(move || child::run(&plan));
-            }
-            let (tx, rx) = oneshot::channel();
-            let job: Job = Box::new(move |own_ns: RawFd| {
-                // SAFETY: unshare(CLONE_NEWPID) only changes the namespace
-                // this thread's next child is created in; setns back to the
-                // thread's own namespace afterwards (a thread may unshare a
-                // PID namespace only while its children's namespace is its
-                // own).
-                let r = if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    let r = cmd.spawn();
-                    // SAFETY: setns on a namespace descriptor we own.
-                    if unsafe { libc::setns(own_ns, libc::CLONE_NEWPID) } != 0 {
-                        tracing::error!(
-                            "spawner: cannot return to its own PID namespace: {}",
-                            std::io::Error::last_os_error()
-                        );
+            let control = z.control.as_raw_fd();
+            let output = spec.output;
+            let sent = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                let mut done = send_fd_with(control, &plan, output.as_raw_fd())?;
+                drop(output);
+                while done < plan.len() {
+                    // SAFETY: write(2) from the plan buffer.
+                    let n = unsafe {
+                        libc::write(control, plan[done..].as_ptr().cast(), plan.len() - done)
+                    };
+                    if n <= 0 {
+                        return Err(std::io::Error::last_os_error());
                     }
-                    r
-                };
-                drop(cmd);
-                let _ = tx.send(r);
-            });
-            self.spawner
-                .lock()
-                .map_err(|_| std::io::Error::other("spawner lock poisoned"))?
-                .send(job)
-                .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
-            let spawned = rx
-                .await
-                .map_err(|_| std::io::Error::other("the spawner thread dropped a job"))?;
-            drop(status_w);
-            drop(diag_w);
-            if let Some(c) = cgroup.as_mut() {
-                c.close_procs();
-            }
-            let mut child = match spawned {
-                Ok(c) => c,
-                Err(error) => {
-                    let step = String::from_utf8_lossy(&read_all(diag_r)).into_owned();
-                    return Err(LaunchError {
-                        error,
-                        step: (!step.is_empty()).then_some(step),
-                    });
+                    done += n as usize;
                 }
-            };
-            let runtime_api = match &net_pair {
-                Some((ours, _)) => Some(recv_listener(ours).map_err(|e| LaunchError {
-                    error: e,
-                    step: Some("receive the Runtime API listener".into()),
-                })?),
-                None => None,
-            };
-            drop(net_pair);
+                Ok(())
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let Zygote {
+                mut child,
+                uid,
+                control,
+                cgroup,
+                status_r,
+                diag_r,
+                exec_r,
+            } = z;
+            let exec = tokio::task::spawn_blocking(move || read_all(exec_r))
+                .await
+                .unwrap_or_default();
+            drop(control);
+            if let Err(error) = sent {
+                let _ = child.start_kill();
+                return Err(LaunchError {
+                    error,
+                    step: Some("send the plan".into()),
+                });
+            }
+            if exec.len() >= 4 {
+                let errno = i32::from_ne_bytes([exec[0], exec[1], exec[2], exec[3]]);
+                let step = String::from_utf8_lossy(&read_all(diag_r)).into_owned();
+                let _ = child.start_kill();
+                let error = std::io::Error::from_raw_os_error(errno);
+                // A missing or unrunnable program is the function's error.
+                let step = (step != "exec").then_some(step);
+                return Err(LaunchError { error, step });
+            }
             let pid = child.id().unwrap_or_default();
             let peak = Arc::new(AtomicU64::new(0));
             let instance = NsInstance {
@@ -643,8 +801,7 @@ impl Sandbox for Namespaces {
                 let raw = read_all(status_r);
                 let status = if raw.len() == std::mem::size_of::<i32>() {
                     use std::os::unix::process::ExitStatusExt;
-                    let mut b = [0u8; 4];
-                    b.copy_from_slice(&raw);
+                    let b = [raw[0], raw[1], raw[2], raw[3]];
                     describe_exit(std::process::ExitStatus::from_raw(i32::from_ne_bytes(b)))
                 } else {
                     match own {
@@ -670,21 +827,25 @@ impl Sandbox for Namespaces {
                 exited,
                 instance: Box::new(instance),
                 runtime_api,
+                uid: Some(uid),
             })
         })
     }
 }
 
-impl Namespaces {
-    fn remove_cgroups(&self) {
-        if let Some(c) = &self.cgroups {
-            c.remove();
+/// Ends a zygote that will not be used, and removes its cgroup once it is gone.
+fn dispose(mut z: Zygote) {
+    let _ = z.child.start_kill();
+    tokio::spawn(async move {
+        let _ = z.child.wait().await;
+        if let Some(c) = z.cgroup.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(c)).await;
         }
-    }
+    });
 }
 
 impl Drop for Namespaces {
     fn drop(&mut self) {
-        self.remove_cgroups();
+        self.shutdown();
     }
 }
