@@ -7,7 +7,8 @@
 #[derive(Clone, Copy)]
 pub(crate) struct CpuProbe {
     pub(crate) server: u32,
-    /// Whether to scan `/proc` for the server's children.
+    /// Whether to scan `/proc` for the server's descendants (function
+    /// runtimes are children of their environment's init).
     pub(crate) children: bool,
 }
 
@@ -77,6 +78,7 @@ impl CpuProbe {
     pub(crate) fn snap(&self) -> CpuSnap {
         let mut children = std::collections::HashMap::new();
         if let (true, Ok(dir)) = (self.children, std::fs::read_dir("/proc")) {
+            let mut parents: Vec<(u32, u32)> = Vec::new();
             for entry in dir.flatten() {
                 let name = entry.file_name();
                 let Some(pid) = name
@@ -86,8 +88,15 @@ impl CpuProbe {
                     continue;
                 };
                 if let (Some(parent), Ok(id)) = (ppid(pid), pid.parse::<u32>()) {
-                    if parent == self.server {
-                        children.insert(id, cpu_ns(pid));
+                    parents.push((id, parent));
+                }
+            }
+            let mut frontier = vec![self.server];
+            while let Some(p) = frontier.pop() {
+                for &(id, parent) in &parents {
+                    if parent == p && !children.contains_key(&id) {
+                        children.insert(id, cpu_ns(&id.to_string()));
+                        frontier.push(id);
                     }
                 }
             }

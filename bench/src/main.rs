@@ -449,7 +449,9 @@ fn run(plan: Plan) -> Result<()> {
     step("stopping serval");
     let log_tail = serval.log_tail();
     serval.proc.terminate(Duration::from_secs(5));
-    let _ = std::fs::remove_file(&serval.log);
+    if std::env::var_os("SERVAL_BENCH_KEEP_LOG").is_none() {
+        let _ = std::fs::remove_file(&serval.log);
+    }
     let figures = figures.map_err(|e| format!("{e}\n--- serval log (tail) ---\n{log_tail}"))?;
 
     print_table(&figures, &plan, &serval_bin, &echo_bin, started.elapsed());

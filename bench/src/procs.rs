@@ -175,6 +175,10 @@ pub(crate) async fn start_serval(bin: &Path, extra: &[&str], tag: &str) -> Resul
         .args(["serve", "--ephemeral", "--port", &port.to_string()])
         .args(["--account-concurrency", "1000"])
         .args(extra)
+        .env(
+            "SERVAL_LOG",
+            std::env::var("SERVAL_BENCH_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::from(out.try_clone()?))
         .stderr(Stdio::from(out))

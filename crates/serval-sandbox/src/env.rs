@@ -184,6 +184,7 @@ impl Environment {
             .launch(launch)
             .await
             .map_err(|e| launch_error(&command.program, e))?;
+        tracing::debug!("environment {id}: launched in {:?}", started.elapsed());
         let logs = LogReader::start(reader.into()).map_err(|e| unknown(&e))?;
         let listener = match (listener, launched.runtime_api) {
             (Some(l), _) | (None, Some(l)) => l,
@@ -237,6 +238,7 @@ impl Environment {
         loop {
             if *ready.borrow_and_update() {
                 let d = self.started.elapsed();
+                tracing::debug!("environment {}: ready in {d:?}", self.id);
                 self.init_duration = Some(d);
                 return Ok(d);
             }

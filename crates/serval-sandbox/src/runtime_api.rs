@@ -146,27 +146,56 @@ pub(crate) fn serve_listener(
     }))
 }
 
-/// The owner of the TCP socket at `from` connected to `to` (both IPv4
-/// loopback), from the kernel's socket table.
+/// The owner of the TCP socket at `from` connected to `to` (IPv4), asked
+/// of the kernel with one exact sock_diag lookup (reading /proc/net/tcp
+/// walks the whole socket table: milliseconds).
+#[allow(unsafe_code)]
 fn socket_uid(from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<u32> {
-    let hex = |a: std::net::SocketAddr| -> Option<String> {
-        match a {
-            std::net::SocketAddr::V4(v4) => Some(format!(
-                "{:08X}:{:04X}",
-                u32::from_ne_bytes(v4.ip().octets()),
-                v4.port()
-            )),
-            std::net::SocketAddr::V6(_) => None,
-        }
+    let (std::net::SocketAddr::V4(from), std::net::SocketAddr::V4(to)) = (from, to) else {
+        return None;
     };
-    let (local, remote) = (hex(from)?, hex(to)?);
-    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        (f.get(1) == Some(&local.as_str()) && f.get(2) == Some(&remote.as_str()))
-            .then(|| f.get(7)?.parse().ok())
-            .flatten()
-    })
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NETLINK_SOCK_DIAG: i32 = 4;
+    // nlmsghdr (16) + inet_diag_req_v2 (8 + 48-byte inet_diag_sockid)
+    let mut req = [0u8; 72];
+    req[0..4].copy_from_slice(&72u32.to_ne_bytes());
+    req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[16] = libc::AF_INET as u8;
+    req[17] = libc::IPPROTO_TCP as u8;
+    req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    let id = 24;
+    req[id..id + 2].copy_from_slice(&from.port().to_be_bytes());
+    req[id + 2..id + 4].copy_from_slice(&to.port().to_be_bytes());
+    req[id + 4..id + 8].copy_from_slice(&from.ip().octets());
+    req[id + 20..id + 24].copy_from_slice(&to.ip().octets());
+    req[id + 40..id + 48].copy_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
+    let mut resp = [0u8; 512];
+    // SAFETY: a netlink socket we own and close; send/recv from stack
+    // buffers of the stated sizes.
+    let n = unsafe {
+        let fd = libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            NETLINK_SOCK_DIAG,
+        );
+        if fd < 0 {
+            return None;
+        }
+        let n = if libc::send(fd, req.as_ptr().cast(), req.len(), 0) == req.len() as isize {
+            libc::recv(fd, resp.as_mut_ptr().cast(), resp.len(), 0)
+        } else {
+            -1
+        };
+        libc::close(fd);
+        n
+    };
+    // nlmsghdr (16) then inet_diag_msg, whose uid is at offset 64.
+    let kind = u16::from_ne_bytes([resp[4], resp[5]]);
+    if n < 16 + 68 || kind != SOCK_DIAG_BY_FAMILY {
+        return None;
+    }
+    Some(u32::from_ne_bytes([resp[80], resp[81], resp[82], resp[83]]))
 }
 
 /// One HTTP/1.1 connection from the runtime with its read buffer.
