@@ -350,11 +350,13 @@ fn rmdir_retry(d: &Path) {
     tracing::warn!("could not remove cgroup {}", d.display());
 }
 
+/// Removes a `serval-<pid>` directory and its environments' directories,
+/// waiting briefly for processes that are still exiting.
 fn remove_tree(dir: &Path) {
     if let Ok(rd) = fs::read_dir(dir) {
         for e in rd.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                let _ = fs::remove_dir(e.path());
+                rmdir_retry(&e.path());
             }
         }
     }

@@ -48,6 +48,7 @@ const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 /// Zygotes kept ready.
 const SPARE_ZYGOTES: usize = 2;
 
+#[derive(Clone)]
 enum SystemEntry {
     Dir(PathBuf),
     Link(PathBuf, PathBuf),
@@ -182,8 +183,6 @@ impl Namespaces {
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(40);
-        let spawner = start_spawner(tokio::runtime::Handle::current())
-            .map_err(|e| format!("cannot start the spawner thread: {e}"))?;
         let mut report = IsolationReport::new("namespaces");
         let cgroups = match Cgroups::create() {
             Ok(c) => Some(c),
@@ -194,21 +193,39 @@ impl Namespaces {
                 None
             }
         };
-        let inner = Arc::new(Inner {
-            cgroups,
-            root,
-            system,
-            network: config.network,
-            cap_last,
-            areas: argv_env_areas(),
-            spawner: Mutex::new(spawner),
-            next_id: AtomicU64::new(0),
-            spares: Mutex::new(Vec::new()),
-            next_uid: std::sync::atomic::AtomicU32::new(0),
-            refilling: AtomicUsize::new(0),
-        });
-        let mut ns = Namespaces { report, inner };
-        ns.trial(&config.state_dir).await?;
+        let make =
+            |cgroups: Option<Cgroups>, report: IsolationReport| -> Result<Namespaces, String> {
+                let spawner = start_spawner(tokio::runtime::Handle::current())
+                    .map_err(|e| format!("cannot start the spawner thread: {e}"))?;
+                let inner = Arc::new(Inner {
+                    cgroups,
+                    root: root.clone(),
+                    system: system.clone(),
+                    network: config.network,
+                    cap_last,
+                    areas: argv_env_areas(),
+                    spawner: Mutex::new(spawner),
+                    next_id: AtomicU64::new(0),
+                    spares: Mutex::new(Vec::new()),
+                    next_uid: std::sync::atomic::AtomicU32::new(0),
+                    refilling: AtomicUsize::new(0),
+                });
+                Ok(Namespaces { report, inner })
+            };
+        let with_cgroups = cgroups.is_some();
+        let mut ns = make(cgroups, report.clone())?;
+        if let Err(e) = ns.trial(&config.state_dir).await {
+            if !with_cgroups {
+                return Err(e);
+            }
+            // Namespaces without limits beat no isolation at all.
+            drop(ns);
+            report.warnings.push(format!(
+                "a sandbox with cgroups failed ({e}): memory, CPU and process limits are not enforced"
+            ));
+            ns = make(None, report)?;
+            ns.trial(&config.state_dir).await?;
+        }
         ns.fill_report();
         Inner::refill(&ns.inner);
         Ok(ns)
@@ -338,13 +355,18 @@ impl Inner {
     /// Forks a zygote (fast: the slow cgroup join happens in the zygote).
     async fn fork_zygote(self: &Arc<Self>) -> Result<Zygote, LaunchError> {
         let id = format!("env-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
-        let cgroup = match &self.cgroups {
-            Some(c) => Some(c.create_env(&id).map_err(|e| LaunchError {
-                error: e,
-                step: Some("create cgroup".into()),
-            })?),
-            None => None,
-        };
+        // mkdir in a cgroup tree waits for the cgroup lock, which another
+        // zygote may hold for a grace period: not on a runtime thread.
+        let this = self.clone();
+        let cgroup = tokio::task::spawn_blocking(move || {
+            this.cgroups.as_ref().map(|c| c.create_env(&id)).transpose()
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .map_err(|e| LaunchError {
+            error: e,
+            step: Some("create cgroup".into()),
+        })?;
         let (status_r, status_w) = pipe(false)?;
         let (diag_r, diag_w) = pipe(true)?;
         let (exec_r, exec_w) = pipe(false)?;
