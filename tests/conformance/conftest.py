@@ -55,11 +55,11 @@ def _server_watchdog(request, serval):
 
 @pytest.fixture
 def serval_factory(tmp_path):
-    """Start extra servers: factory(data_dir=None, extra_args=(), env=None) -> started ServalProcess."""
+    """Start extra servers: factory(data_dir=None, extra_args=(), env=None, wrapper=()) -> started ServalProcess."""
     started: list[ServalProcess] = []
 
-    def factory(data_dir=None, extra_args=(), start=True, env=None) -> ServalProcess:
-        server = ServalProcess(data_dir=data_dir, extra_args=extra_args, env=env)
+    def factory(data_dir=None, extra_args=(), start=True, env=None, wrapper=()) -> ServalProcess:
+        server = ServalProcess(data_dir=data_dir, extra_args=extra_args, env=env, wrapper=wrapper)
         started.append(server)
         return server.start() if start else server
 

@@ -195,8 +195,9 @@ class ServalProcess:
     """One `serval serve` process on 127.0.0.1, ephemeral or on a data dir."""
 
     def __init__(self, data_dir: Path | None = None, extra_args: Iterable[str] = (), port: int | None = None,
-                 env: dict | None = None):
+                 env: dict | None = None, wrapper: Iterable[str] = ()):
         self.binary = serval_bin()
+        self.wrapper = list(wrapper)  # e.g. setpriv ... -- to run serval as another user
         self.env_overrides = dict(env or {})
         self.data_dir = Path(data_dir) if data_dir else None
         self.extra_args = list(extra_args)
@@ -212,7 +213,7 @@ class ServalProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = self.wrapper + [str(self.binary), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if self.data_dir is None:
             cmd.append("--ephemeral")
         else:

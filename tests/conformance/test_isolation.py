@@ -938,3 +938,70 @@ def test_thousand_cold_starts_leave_nothing_behind(serval_factory, tmp_path, rus
     assert not [d for d in dirs.values() if d.exists()], f"serval's cgroups outlive it: {dirs}"
     assert not any(procs_with(t) for t in tags_all)
     assert spent < 90, f"1,000 cold starts took {spent:.0f}s"
+
+
+# --------------------------------------------------------------------------- unprivileged Serval
+
+
+WHOAMI_BOOTSTRAP = """#!/usr/bin/python3
+# A raw runtime (no SDK) reporting who it runs as and what it can see.
+import json, os, urllib.request
+BASE = "http://%s/2018-06-01/runtime/invocation/" % os.environ["AWS_LAMBDA_RUNTIME_API"]
+while True:
+    with urllib.request.urlopen(BASE + "next") as r:
+        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
+        event = json.loads(r.read())
+    status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines() if ":" in l)
+    out = {"uid": os.getuid(), "cap_eff": status["CapEff"].strip(), "cap_bnd": status["CapBnd"].strip(),
+           "no_new_privs": status["NoNewPrivs"].strip(), "seccomp": status["Seccomp"].strip(),
+           "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "root": sorted(os.listdir("/")),
+           "event": event}
+    try:
+        open("/var/task/x", "w")
+        out["task_writable"] = True
+    except OSError:
+        out["task_writable"] = False
+    req = urllib.request.Request(BASE + rid + "/response", data=json.dumps(out).encode(), method="POST")
+    urllib.request.urlopen(req).read()
+"""
+
+
+@pytest.fixture
+def nobody_dir():
+    """A directory the nobody user can write (pytest's tmp_path is root's alone)."""
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="nobody-work-"))
+    os.chmod(d, 0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unprivileged_serval_sandboxes_with_user_namespaces(serval_factory, nobody_dir):
+    """Serval run by an ordinary user (here: nobody) still isolates functions where the host allows
+    unprivileged user namespaces: own PID and mount namespaces, no capabilities, seccomp."""
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
+    work = nobody_dir
+    server = serval_factory(
+        wrapper=[shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
+        # no python3 on PATH: Serval does not try to provision boto3 for nobody
+        env={"XDG_CACHE_HOME": str(work / "cache"), "TMPDIR": str(work), "HOME": str(work), "PATH": "/nonexistent"},
+    )
+    iso = server.health()[1]["isolation"]
+    if iso["mode"] != "namespaces":
+        pytest.skip(f"this host gives unprivileged users no namespaces: {iso['warnings']}")
+    assert "user namespace" in iso["features"]["user"]["detail"], iso
+    client = server.client()
+    name = unique_name("nobody")
+    client.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="x", Timeout=10,
+                           Code={"ZipFile": make_zip({"bootstrap": (WHOAMI_BOOTSTRAP, 0o755)})})
+    out = ok(invoke(client, name, {"hi": 1}))
+    assert out["event"] == {"hi": 1}
+    assert out["uid"] == 0  # Serval's own user, mapped to 0 inside its user namespace
+    assert int(out["cap_eff"], 16) == 0 and int(out["cap_bnd"], 16) == 0, out
+    assert out["no_new_privs"] == "1" and out["seccomp"] == "2", out
+    assert len(out["pids"]) <= 3, out  # init, the runtime (and nothing of the host)
+    assert "root" not in out["root"] and "home" not in out["root"], out
+    assert out["task_writable"] is False
+    # warm again on the same environment
+    assert ok(invoke(client, name, {"hi": 2}))["event"] == {"hi": 2}

@@ -194,10 +194,10 @@ impl Environment {
             }
         };
         // In a private network no other environment can reach the listener.
-        let peer_uid = launched
-            .uid
+        let peer = launched
+            .peer
             .filter(|_| sandbox.private_runtime_api().is_none());
-        let api_task = match runtime_api::serve_listener(shared.clone(), listener, peer_uid) {
+        let api_task = match runtime_api::serve_listener(shared.clone(), listener, peer) {
             Ok(t) => t,
             Err(e) => {
                 launched.instance.kill();

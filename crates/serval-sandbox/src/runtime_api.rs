@@ -105,25 +105,25 @@ pub(crate) fn bind() -> std::io::Result<std::net::TcpListener> {
 }
 
 /// Serves the Runtime API on `listener` (non-blocking) until aborted. With
-/// `peer_uid`, only connections from sockets of that user are served: on the
-/// host's network another environment could otherwise connect and take this
-/// environment's events.
+/// `peer`, only connections from the environment's own sockets are served:
+/// on the host's network another environment could otherwise connect and
+/// take this environment's events.
 pub(crate) fn serve_listener(
     shared: Arc<Shared>,
     listener: std::net::TcpListener,
-    peer_uid: Option<u32>,
+    peer: Option<crate::isolation::Peer>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = TcpListener::from_std(listener)?;
     let limit = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
             let stream = match listener.accept().await {
-                Ok((s, peer)) => {
-                    if let Some(uid) = peer_uid {
-                        let local = s.local_addr().ok();
-                        if local.and_then(|l| socket_uid(peer, l)) != Some(uid) {
+                Ok((s, from)) => {
+                    if let Some(want) = peer {
+                        let own = s.local_addr().ok().is_some_and(|l| is_own(want, from, l));
+                        if !own {
                             tracing::warn!(
-                                "Runtime API: refused a connection from {peer} (not the environment's user)"
+                                "Runtime API: refused a connection from {from} (not this environment's)"
                             );
                             continue;
                         }
@@ -146,11 +146,58 @@ pub(crate) fn serve_listener(
     }))
 }
 
-/// The owner of the TCP socket at `from` connected to `to` (IPv4), asked
-/// of the kernel with one exact sock_diag lookup (reading /proc/net/tcp
-/// walks the whole socket table: milliseconds).
+/// Whether the socket at `from` (connected to `to`) is the environment's.
+fn is_own(
+    want: crate::isolation::Peer,
+    from: std::net::SocketAddr,
+    to: std::net::SocketAddr,
+) -> bool {
+    let Some((uid, inode)) = socket_owner(from, to) else {
+        return false;
+    };
+    match want {
+        crate::isolation::Peer::Uid(u) => uid == u,
+        crate::isolation::Peer::Descendant(root) => held_by_descendant(root, inode),
+    }
+}
+
+/// Whether a process in the tree under `root` holds socket `inode`.
+fn held_by_descendant(root: u32, inode: u32) -> bool {
+    let needle = format!("socket:[{inode}]");
+    let mut stack = vec![root];
+    let mut visited = 0;
+    while let Some(pid) = stack.pop() {
+        visited += 1;
+        if visited > 4096 {
+            return false;
+        }
+        if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+            for fd in fds.flatten() {
+                if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == needle.as_str()) {
+                    return true;
+                }
+            }
+        }
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten() {
+                let children =
+                    std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+                stack.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
+            }
+        }
+    }
+    false
+}
+
+/// The owner and inode of the TCP socket at `from` connected to `to`
+/// (IPv4), asked of the kernel with one exact sock_diag lookup (reading
+/// /proc/net/tcp walks the whole socket table: milliseconds).
 #[allow(unsafe_code)]
-fn socket_uid(from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<u32> {
+fn socket_owner(from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<(u32, u32)> {
     let (std::net::SocketAddr::V4(from), std::net::SocketAddr::V4(to)) = (from, to) else {
         return None;
     };
@@ -195,7 +242,9 @@ fn socket_uid(from: std::net::SocketAddr, to: std::net::SocketAddr) -> Option<u3
     if n < 16 + 68 || kind != SOCK_DIAG_BY_FAMILY {
         return None;
     }
-    Some(u32::from_ne_bytes([resp[80], resp[81], resp[82], resp[83]]))
+    let uid = u32::from_ne_bytes([resp[80], resp[81], resp[82], resp[83]]);
+    let inode = u32::from_ne_bytes([resp[84], resp[85], resp[86], resp[87]]);
+    Some((uid, inode))
 }
 
 /// One HTTP/1.1 connection from the runtime with its read buffer.

@@ -185,9 +185,18 @@ pub struct Launched {
     /// The Runtime API listener, when the backend had to create it inside
     /// the environment's own network.
     pub runtime_api: Option<std::net::TcpListener>,
-    /// The user the environment runs as, when it is its own: the Runtime
-    /// API then serves only that user's connections.
-    pub uid: Option<u32>,
+    /// Who may connect to the environment's Runtime API, when the backend
+    /// can tell: other environments share the host's loopback.
+    pub peer: Option<Peer>,
+}
+
+/// How the Runtime API recognises its own environment's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// The environment runs as a user of its own.
+    Uid(u32),
+    /// The connecting socket belongs to a descendant of this host pid.
+    Descendant(u32),
 }
 
 /// Why a launch failed.

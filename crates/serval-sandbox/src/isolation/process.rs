@@ -168,7 +168,7 @@ impl Sandbox for Process {
                 exited,
                 instance: Box::new(Group { pid }),
                 runtime_api: None,
-                uid: None,
+                peer: None,
             })
         })
     }

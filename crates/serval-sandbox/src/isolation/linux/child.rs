@@ -115,6 +115,10 @@ pub(crate) struct Fixed {
     /// Private network: listen for the Runtime API on 127.0.0.1:port there
     /// and send the listener over the control socket.
     pub net_port: Option<u16>,
+    /// Serval is not root: make a user namespace first (Serval's uid and
+    /// gid become 0 inside), then the PID namespace, whose init is a child
+    /// of this process (which stays outside as a relay).
+    pub userns: Option<(libc::uid_t, libc::gid_t)>,
     pub uid: libc::uid_t,
     pub gid: libc::gid_t,
     pub cap_last: c_int,
@@ -191,7 +195,24 @@ pub(crate) fn zygote(f: &mut Fixed) -> ! {
         if f.net_port.is_some() {
             flags |= libc::CLONE_NEWNET;
         }
-        check(f, libc::unshare(flags), "unshare namespaces");
+        if let Some((uid, gid)) = f.userns {
+            enter_user_namespace(f, uid, gid);
+            check(
+                f,
+                libc::unshare(flags | libc::CLONE_NEWPID),
+                "unshare namespaces",
+            );
+            let init = libc::fork();
+            if init < 0 {
+                die(f, "fork init");
+            }
+            if init > 0 {
+                be_relay(init);
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        } else {
+            check(f, libc::unshare(flags), "unshare namespaces");
+        }
         if let Some(port) = f.net_port {
             private_network(f, port);
         }
@@ -610,26 +631,162 @@ unsafe fn close_except(keep: &mut [RawFd]) {
 }
 
 unsafe fn drop_privileges(f: &Fixed) {
-    // SAFETY: prctl/setgroups/setresgid/setresuid with plain arguments.
+    // SAFETY: prctl/setgroups/setresgid/setresuid/capset with plain arguments.
     unsafe {
         for cap in 0..=f.cap_last {
             // EINVAL for capabilities this kernel does not know is harmless.
             libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
         }
-        check(
-            f,
-            libc::setgroups(0, std::ptr::null()),
-            "drop supplementary groups",
-        );
-        check(f, libc::setresgid(f.gid, f.gid, f.gid), "set gid");
-        // From root to a non-zero uid the kernel clears the permitted,
-        // effective and ambient capability sets.
-        check(f, libc::setresuid(f.uid, f.uid, f.uid), "set uid");
+        if f.userns.is_some() {
+            // Only Serval's own uid is mapped (as 0): stay uid 0 of the user
+            // namespace, but never hold or regain a capability: securebits
+            // locked against root's exec rules, all sets cleared.
+            const SECBITS: libc::c_ulong = 0x01 | 0x02 | 0x04 | 0x08 | 0x20; // NOROOT(+LOCKED), NO_SETUID_FIXUP(+LOCKED), KEEP_CAPS_LOCKED
+            check(
+                f,
+                libc::prctl(libc::PR_SET_SECUREBITS, SECBITS, 0, 0, 0),
+                "lock securebits",
+            );
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0,
+            );
+            let header = CapHeader {
+                version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
+                pid: 0,
+            };
+            let data = [CapData::default(); 2];
+            check(
+                f,
+                libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr())
+                    as c_int,
+                "drop capabilities",
+            );
+        } else {
+            check(
+                f,
+                libc::setgroups(0, std::ptr::null()),
+                "drop supplementary groups",
+            );
+            check(f, libc::setresgid(f.gid, f.gid, f.gid), "set gid");
+            // From root to a non-zero uid the kernel clears the permitted,
+            // effective and ambient capability sets.
+            check(f, libc::setresuid(f.uid, f.uid, f.uid), "set uid");
+        }
         check(
             f,
             libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
             "set no_new_privs",
         );
+    }
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Writes `text` to a /proc file.
+unsafe fn write_file(f: &Fixed, path: &std::ffi::CStr, text: &[u8], what: &str) {
+    // SAFETY: open/write/close on a NUL-terminated path and a valid buffer.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 || libc::write(fd, text.as_ptr().cast(), text.len()) != text.len() as isize {
+            die(f, what);
+        }
+        libc::close(fd);
+    }
+}
+
+/// `0 <id> 1\n` into `buf`; returns the length.
+fn id_map(buf: &mut [u8; 32], id: u32) -> usize {
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    let mut v = id;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    buf[0] = b'0';
+    buf[1] = b' ';
+    let mut len = 2;
+    for i in (0..n).rev() {
+        buf[len] = digits[i];
+        len += 1;
+    }
+    buf[len..len + 3].copy_from_slice(b" 1\n");
+    len + 3
+}
+
+/// Makes a user namespace in which Serval's uid and gid are 0.
+unsafe fn enter_user_namespace(f: &Fixed, uid: libc::uid_t, gid: libc::gid_t) {
+    // SAFETY: unshare and writes to this process's own /proc files.
+    unsafe {
+        check(
+            f,
+            libc::unshare(libc::CLONE_NEWUSER),
+            "unshare user namespace",
+        );
+        write_file(f, c"/proc/self/setgroups", b"deny", "deny setgroups");
+        let mut buf = [0u8; 32];
+        let n = id_map(&mut buf, gid);
+        write_file(f, c"/proc/self/gid_map", &buf[..n], "map gid");
+        let n = id_map(&mut buf, uid);
+        write_file(f, c"/proc/self/uid_map", &buf[..n], "map uid");
+    }
+}
+
+/// The init the relay forwards SIGTERM to.
+static RELAY_TARGET: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// SIGTERM is forwarded; SIGUSR1 asks the relay to kill init (Serval's
+/// "kill the environment": killing the relay itself would leave init to the
+/// host's init to reap).
+extern "C" fn relay_signal(sig: c_int) {
+    let pid = RELAY_TARGET.load(std::sync::atomic::Ordering::Relaxed);
+    let forward = if sig == libc::SIGUSR1 {
+        libc::SIGKILL
+    } else {
+        sig
+    };
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, forward);
+        }
+    }
+}
+
+/// Outside the PID namespace, between Serval and the namespace's init: holds
+/// nothing, forwards SIGTERM, kills init on SIGUSR1, exits when init does
+/// (and init dies if it dies).
+unsafe fn be_relay(init: libc::pid_t) -> ! {
+    // SAFETY: system calls only.
+    unsafe {
+        close_except(&mut []);
+        RELAY_TARGET.store(init, std::sync::atomic::Ordering::Relaxed);
+        let handler: extern "C" fn(c_int) = relay_signal;
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+        libc::signal(libc::SIGUSR1, handler as libc::sighandler_t);
+        let mut status = 0;
+        while libc::waitpid(init, &mut status, 0) < 0 && errno() == libc::EINTR {}
+        libc::_exit(0)
     }
 }
 

@@ -15,7 +15,7 @@ mod child;
 
 use super::{
     describe_exit, seccomp, Exit, Instance, IsolationConfig, IsolationReport, LaunchError,
-    LaunchFuture, LaunchSpec, Launched, NetworkMode, Sandbox, OPEN_FILES, RUNTIME_ROOT,
+    LaunchFuture, LaunchSpec, Launched, NetworkMode, Peer, Sandbox, OPEN_FILES, RUNTIME_ROOT,
 };
 use cgroup::{Cgroups, EnvCgroup};
 use child::{Area, Fixed, Plan, MAX_PLAN, MAX_VECTOR};
@@ -73,6 +73,8 @@ struct Inner {
     root: PathBuf,
     system: Vec<SystemEntry>,
     network: NetworkMode,
+    /// Serval is not root: environments get user namespaces (uid, gid).
+    userns: Option<(u32, u32)>,
     cap_last: i32,
     /// Serval's argv and environ memory (see `child::Fixed`).
     areas: (Option<Area>, Option<Area>),
@@ -159,10 +161,11 @@ fn start_spawner(handle: tokio::runtime::Handle) -> std::io::Result<mpsc::Sender
 
 impl Namespaces {
     pub(crate) async fn create(config: &IsolationConfig) -> Result<Namespaces, String> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return Err("Serval is not running as root".into());
-        }
+        // Not root: a user namespace of its own per environment, where the
+        // host allows unprivileged ones.
+        // SAFETY: geteuid/getegid have no preconditions.
+        let userns = (unsafe { libc::geteuid() } != 0)
+            .then(|| unsafe { (libc::geteuid(), libc::getegid()) });
         let root = config.state_dir.join("root");
         std::fs::create_dir_all(&root)
             .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
@@ -202,6 +205,7 @@ impl Namespaces {
                     root: root.clone(),
                     system: system.clone(),
                     network: config.network,
+                    userns,
                     cap_last,
                     areas: argv_env_areas(),
                     spawner: Mutex::new(spawner),
@@ -266,13 +270,21 @@ impl Namespaces {
 
     fn fill_report(&mut self) {
         let r = &mut self.report;
-        r.set(
-            "user",
-            true,
-            format!(
-                "a user of its own per environment (uid and gid from {FIRST_UID}), no groups; the Runtime API serves only that user"
-            ),
-        );
+        if self.inner.userns.is_some() {
+            r.set(
+                "user",
+                true,
+                "a user namespace per environment (Serval's own user, as uid 0 inside, without capabilities); the Runtime API serves only the environment's processes",
+            );
+        } else {
+            r.set(
+                "user",
+                true,
+                format!(
+                    "a user of its own per environment (uid and gid from {FIRST_UID}), no groups; the Runtime API serves only that user"
+                ),
+            );
+        }
         r.set(
             "pid_namespace",
             true,
@@ -382,6 +394,7 @@ impl Inner {
             diag_fd: diag_w.as_raw_fd(),
             exec_fd: exec_w.as_raw_fd(),
             net_port: (self.network == NetworkMode::None).then_some(PRIVATE_API_PORT),
+            userns: self.userns,
             uid,
             gid: uid,
             cap_last: self.cap_last,
@@ -406,7 +419,13 @@ impl Inner {
             cmd.pre_exec(move || child::zygote(&mut fixed));
         }
         let (tx, rx) = oneshot::channel();
+        let userns = self.userns.is_some();
         let job: Job = Box::new(move |own_ns: RawFd| {
+            if userns {
+                // The zygote makes its user and PID namespaces itself.
+                let _ = tx.send(cmd.spawn());
+                return;
+            }
             // SAFETY: unshare(CLONE_NEWPID) only changes the namespace this
             // thread's next child is created in; setns returns to the
             // thread's own afterwards (a thread may unshare a PID namespace
@@ -636,6 +655,8 @@ fn hostname() -> String {
 
 struct NsInstance {
     pid: i32,
+    /// `pid` is a relay in front of init (user-namespace mode).
+    relay: bool,
     peak: Arc<AtomicU64>,
     cgroup_peak: Option<Arc<File>>,
 }
@@ -650,10 +671,16 @@ impl Instance for NsInstance {
     }
 
     fn kill(&self) {
-        // Init's death kills the whole namespace.
+        // Init's death kills the whole namespace. A relay kills init on
+        // SIGUSR1, so that init is reaped by its parent.
+        let sig = if self.relay {
+            libc::SIGUSR1
+        } else {
+            libc::SIGKILL
+        };
         // SAFETY: as above.
         unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
+            libc::kill(self.pid, sig);
         }
     }
 
@@ -728,15 +755,30 @@ impl Sandbox for Namespaces {
             .map(|mut s| s.drain(..).collect())
             .unwrap_or_default();
         for mut z in spares {
-            let _ = z.child.start_kill();
-            // Reap it so its cgroup can go.
-            if let Some(pid) = z.child.id() {
-                // SAFETY: waitpid on our own child.
-                unsafe {
-                    libc::waitpid(pid as i32, std::ptr::null_mut(), 0);
+            // A spare exits when its control socket closes (and a relay
+            // with it); reap it so its cgroup can go. Kill it if it lingers.
+            let Zygote {
+                ref mut child,
+                control,
+                ref mut cgroup,
+                ..
+            } = z;
+            drop(control);
+            if let Some(pid) = child.id() {
+                for i in 0..100 {
+                    // SAFETY: waitpid on our own child.
+                    let r =
+                        unsafe { libc::waitpid(pid as i32, std::ptr::null_mut(), libc::WNOHANG) };
+                    if r != 0 {
+                        break;
+                    }
+                    if i == 50 {
+                        let _ = child.start_kill();
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                 }
             }
-            drop(z.cgroup.take());
+            drop(cgroup.take());
         }
         if let Some(c) = &self.inner.cgroups {
             c.remove();
@@ -814,6 +856,7 @@ impl Sandbox for Namespaces {
             let peak = Arc::new(AtomicU64::new(0));
             let instance = NsInstance {
                 pid: pid as i32,
+                relay: inner.userns.is_some(),
                 peak: peak.clone(),
                 cgroup_peak: cgroup.as_ref().and_then(EnvCgroup::peak_file),
             };
@@ -849,18 +892,31 @@ impl Sandbox for Namespaces {
                 exited,
                 instance: Box::new(instance),
                 runtime_api,
-                uid: Some(uid),
+                peer: Some(if inner.userns.is_some() {
+                    Peer::Descendant(pid)
+                } else {
+                    Peer::Uid(uid)
+                }),
             })
         })
     }
 }
 
-/// Ends a zygote that will not be used, and removes its cgroup once it is gone.
-fn dispose(mut z: Zygote) {
-    let _ = z.child.start_kill();
+/// Ends a zygote that will not be used (a spare that died), and removes its
+/// cgroup once it is gone.
+fn dispose(z: Zygote) {
+    // Closing the control socket ends a spare (and its relay) cleanly.
+    let Zygote {
+        child,
+        control,
+        cgroup,
+        ..
+    } = z;
+    drop(control);
+    let mut z = (child, cgroup);
     tokio::spawn(async move {
-        let _ = z.child.wait().await;
-        if let Some(c) = z.cgroup.take() {
+        let _ = z.0.wait().await;
+        if let Some(c) = z.1.take() {
             let _ = tokio::task::spawn_blocking(move || drop(c)).await;
         }
     });
