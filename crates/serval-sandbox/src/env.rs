@@ -180,10 +180,18 @@ impl Environment {
             ephemeral_mb: spec.ephemeral_mb,
             output: writer.into(),
         };
+        // Whether the program itself is there (as opposed to what it needs,
+        // like the interpreter of a #! line).
+        let host_program = if spec.runtime.family == crate::RuntimeFamily::Provided {
+            spec.code_dir.join("bootstrap")
+        } else {
+            command.program.clone()
+        };
+        let present = std::fs::symlink_metadata(&host_program).is_ok();
         let launched = sandbox
             .launch(launch)
             .await
-            .map_err(|e| launch_error(&command.program, e))?;
+            .map_err(|e| launch_error(&command.program, present, e))?;
         tracing::debug!("environment {id}: launched in {:?}", started.elapsed());
         let logs = LogReader::start(reader.into()).map_err(|e| unknown(&e))?;
         let listener = match (listener, launched.runtime_api) {
@@ -447,17 +455,15 @@ fn exit_error(request_id: Option<&str>, exit: &Exit) -> Outcome {
     }
 }
 
-/// Maps a failed launch to the error AWS gives for it.
-fn launch_error(program: &Path, e: LaunchError) -> StartError {
-    let message = match (e.error.kind(), &e.step) {
-        (std::io::ErrorKind::NotFound, None) => {
+/// Maps a failed launch to the error AWS gives for it (Lambda's runtime is
+/// written in Go: its exec errors are Go's lower-case wording).
+fn launch_error(program: &Path, present: bool, e: LaunchError) -> StartError {
+    let message = match &e.step {
+        None if !present && e.error.kind() == std::io::ErrorKind::NotFound => {
             "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]".into()
         }
-        (std::io::ErrorKind::PermissionDenied, None) => {
-            format!("fork/exec {}: permission denied", program.display())
-        }
-        (_, None) => format!("fork/exec {}: {}", program.display(), e.error),
-        (_, Some(step)) => format!("sandbox: {step}: {}", e.error),
+        None => format!("fork/exec {}: {}", program.display(), go_errno(&e.error)),
+        Some(step) => format!("sandbox: {step}: {}", e.error),
     };
     let error_type = if e.step.is_some() {
         "Runtime.Unknown"
@@ -467,5 +473,25 @@ fn launch_error(program: &Path, e: LaunchError) -> StartError {
     StartError {
         error_type: error_type.into(),
         message,
+    }
+}
+
+/// An OS error as Go's syscall package words it.
+fn go_errno(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => "no such file or directory".into(),
+        Some(libc::EACCES) => "permission denied".into(),
+        Some(libc::ENOEXEC) => "exec format error".into(),
+        Some(libc::ETXTBSY) => "text file busy".into(),
+        Some(libc::E2BIG) => "argument list too long".into(),
+        Some(libc::ENOMEM) => "cannot allocate memory".into(),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let mut c = text.chars();
+            c.next()
+                .map(|f| f.to_lowercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
     }
 }

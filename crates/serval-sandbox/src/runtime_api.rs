@@ -119,16 +119,16 @@ pub(crate) fn serve_listener(
         loop {
             let stream = match listener.accept().await {
                 Ok((s, from)) => {
-                    if let Some(want) = peer {
-                        let own = s.local_addr().ok().is_some_and(|l| is_own(want, from, l));
-                        if !own {
-                            tracing::warn!(
-                                "Runtime API: refused a connection from {from} (not this environment's)"
-                            );
+                    // A uid check is one netlink query; walking an
+                    // environment's processes (user-namespace mode) runs on
+                    // a blocking thread, off this accept loop.
+                    if let Some(want @ crate::isolation::Peer::Uid(_)) = peer {
+                        if !s.local_addr().is_ok_and(|l| is_own(want, from, l)) {
+                            refused(from);
                             continue;
                         }
                     }
-                    s
+                    (s, from)
                 }
                 Err(_) => {
                     // Out of descriptors or similar: do not spin.
@@ -136,14 +136,32 @@ pub(crate) fn serve_listener(
                     continue;
                 }
             };
+            let (stream, from) = stream;
             let Ok(permit) = limit.clone().try_acquire_owned() else {
                 drop(stream);
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            tokio::spawn(serve(shared.clone(), Conn::new(stream, Some(permit))));
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Some(want @ crate::isolation::Peer::Descendant(_)) = peer {
+                    let Ok(to) = stream.local_addr() else { return };
+                    let own = tokio::task::spawn_blocking(move || is_own(want, from, to))
+                        .await
+                        .unwrap_or(false);
+                    if !own {
+                        refused(from);
+                        return;
+                    }
+                }
+                serve(shared, Conn::new(stream, Some(permit))).await;
+            });
         }
     }))
+}
+
+fn refused(from: std::net::SocketAddr) {
+    tracing::warn!("Runtime API: refused a connection from {from} (not this environment's)");
 }
 
 /// Whether the socket at `from` (connected to `to`) is the environment's.
@@ -165,14 +183,20 @@ fn is_own(
 fn held_by_descendant(root: u32, inode: u32) -> bool {
     let needle = format!("socket:[{inode}]");
     let mut stack = vec![root];
-    let mut visited = 0;
+    // Bounded work: a runtime's own connection is found among its first
+    // processes; a function that spawns thousands of them only slows itself.
+    let (mut visited, mut fds_seen) = (0, 0);
     while let Some(pid) = stack.pop() {
         visited += 1;
-        if visited > 4096 {
+        if visited > 256 {
             return false;
         }
         if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
             for fd in fds.flatten() {
+                fds_seen += 1;
+                if fds_seen > 16_384 {
+                    return false;
+                }
                 if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == needle.as_str()) {
                     return true;
                 }

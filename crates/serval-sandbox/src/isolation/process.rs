@@ -127,8 +127,7 @@ impl Sandbox for Process {
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(spec.output))
                 .stderr(Stdio::from(stderr))
-                .kill_on_drop(true)
-                .process_group(0);
+                .kill_on_drop(true);
             // SAFETY: the closure runs in the forked child before exec and
             // only makes system calls (prctl, setrlimit, seccomp), which are
             // async-signal-safe; `filter` was built before the fork.
@@ -136,6 +135,9 @@ impl Sandbox for Process {
                 cmd.pre_exec(move || {
                     // The kernel kills the function if Serval dies.
                     libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    // Own session (and process group): no controlling
+                    // terminal to inject keystrokes into.
+                    libc::setsid();
                     let files = libc::rlimit {
                         rlim_cur: OPEN_FILES,
                         rlim_max: OPEN_FILES,

@@ -20,8 +20,10 @@ const BPF_RET_K: u16 = 0x06;
 /// Offsets in `struct seccomp_data`.
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
-/// Low 32 bits of args[0] (little-endian).
+/// Low 32 bits of args[0] and args[1] (little-endian).
 const OFF_ARG0: u32 = 16;
+const OFF_ARG1: u32 = 24;
+const TIOCLINUX: u32 = 0x541C;
 
 #[cfg(target_arch = "x86_64")]
 const AUDIT_ARCH: u32 = 0xC000_003E;
@@ -130,6 +132,13 @@ pub(crate) fn program() -> Vec<sock_filter> {
         p.push(jump(BPF_JEQ_K, nr as u32, 0, 1));
         p.push(stmt(BPF_RET_K, eperm));
     }
+    // ioctl(fd, TIOCSTI / TIOCLINUX, ...): typing into a terminal.
+    p.push(jump(BPF_JEQ_K, libc::SYS_ioctl as u32, 0, 5));
+    p.push(stmt(BPF_LD_W_ABS, OFF_ARG1));
+    p.push(jump(BPF_JEQ_K, libc::TIOCSTI as u32, 1, 0));
+    p.push(jump(BPF_JEQ_K, TIOCLINUX, 0, 1));
+    p.push(stmt(BPF_RET_K, eperm));
+    p.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
     p.push(jump(BPF_JEQ_K, libc::SYS_clone3 as u32, 0, 1));
     p.push(stmt(BPF_RET_K, enosys));
     p.push(jump(BPF_JEQ_K, libc::SYS_clone as u32, 0, 3));

@@ -180,6 +180,25 @@ impl Cgroups {
                 .map_err(|e| format!("cannot enable controllers in {}: {e}", base.display()))?;
             Tree::V2 { base, cpu, pids }
         };
+        // One environment may have PIDS_MAX tasks; all of them together
+        // must leave the host room to work.
+        let host_max = ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
+            .iter()
+            .filter_map(|f| fs::read_to_string(f).ok()?.trim().parse::<u64>().ok())
+            .min()
+            .unwrap_or(32768);
+        let total = (host_max * 3 / 4).max(u64::from(PIDS_MAX));
+        match &tree {
+            Tree::V1 { pids: Some(p), .. } => {
+                let _ = write(&p.join("pids.max"), &total.to_string());
+            }
+            Tree::V2 {
+                base, pids: true, ..
+            } => {
+                let _ = write(&base.join("pids.max"), &total.to_string());
+            }
+            _ => {}
+        }
         Ok(Cgroups { tree })
     }
 

@@ -171,6 +171,9 @@ pub(crate) fn zygote(f: &mut Fixed) -> ! {
     // the stack; no allocation, no locks.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // A session of its own: no controlling terminal a function could
+        // inject keystrokes into (TIOCSTI), no signals from Serval's.
+        libc::setsid();
         // Close everything inherited but our own descriptors and stdio;
         // closing std's exec-error pipe lets the spawning thread go on.
         let mut keep = [-1; 24];
@@ -419,7 +422,8 @@ unsafe fn apply_plan(f: &mut Fixed) -> *const c_char {
                         ),
                         "bind mount",
                     );
-                    if tag == b"b\0" {
+                    if tag == b"b\0" && !read_only_tree(p(dst)) {
+                        // No mount_setattr (Linux < 5.12): the top mount only.
                         check(
                             f,
                             libc::mount(
@@ -519,6 +523,67 @@ unsafe fn apply_plan(f: &mut Fixed) -> *const c_char {
     program
 }
 
+/// Makes the mount at `dst` and every mount below it read-only, nosuid and
+/// nodev (a writable filesystem mounted under /usr on the host must not be
+/// writable inside). False when the kernel lacks mount_setattr.
+unsafe fn read_only_tree(dst: *const c_char) -> bool {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: 0x1 | 0x2 | 0x4, // MOUNT_ATTR_RDONLY | NOSUID | NODEV
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr on a NUL-terminated path with a valid struct.
+    unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            dst,
+            0x8000u32, // AT_RECURSIVE
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        ) == 0
+    }
+}
+
+/// Confines the process with Landlock scoping where the kernel has it
+/// (ABI 6, Linux 6.12): no connecting to abstract unix sockets and no
+/// signalling outside its own Landlock domain, so environments cannot pass
+/// each other descriptors or signals. Silently absent on older kernels.
+unsafe fn landlock_scope() {
+    #[repr(C)]
+    struct RulesetAttr {
+        handled_access_fs: u64,
+        handled_access_net: u64,
+        scoped: u64,
+    }
+    let attr = RulesetAttr {
+        handled_access_fs: 0,
+        handled_access_net: 0,
+        scoped: 0x1 | 0x2, // LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL
+    };
+    // SAFETY: landlock syscalls with a valid struct; the ruleset fd is ours.
+    unsafe {
+        let fd = libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &attr as *const RulesetAttr,
+            std::mem::size_of::<RulesetAttr>(),
+            0u32,
+        );
+        if fd >= 0 {
+            libc::syscall(libc::SYS_landlock_restrict_self, fd as c_int, 0u32);
+            libc::close(fd as c_int);
+        }
+    }
+}
+
 /// The runtime process: drop privileges and exec. Never returns.
 unsafe fn be_runtime(f: &Fixed, program: *const c_char) -> ! {
     // SAFETY: system calls; argv/envp were filled by `apply_plan`.
@@ -528,6 +593,7 @@ unsafe fn be_runtime(f: &Fixed, program: *const c_char) -> ! {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         // Keep /proc/self readable by the function itself.
         libc::prctl(libc::PR_SET_DUMPABLE, 1);
+        landlock_scope();
         if crate::isolation::seccomp::install(&f.filter).is_err() {
             die(f, "install seccomp filter");
         }
@@ -543,6 +609,9 @@ unsafe fn be_init(f: &Fixed, runtime: libc::pid_t) -> ! {
     // SAFETY: system calls and writes into this process's own copy of
     // Serval's argv/environ memory.
     unsafe {
+        // Init is a fork of Serval: nothing in the namespace may read its
+        // memory (/proc/1/mem), whatever user it runs as.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0);
         // The OOM killer must pick the runtime, not init (a fork of Serval
         // whose mapped size dwarfs a small function's).
         let fd = libc::open(
@@ -567,6 +636,8 @@ unsafe fn be_init(f: &Fixed, runtime: libc::pid_t) -> ! {
         }
         libc::prctl(libc::PR_SET_NAME, c"init".as_ptr());
         drop_privileges(f);
+        // Changing credentials may reset it; make sure.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         let mut keep = [f.status_fd];
         close_except(&mut keep);

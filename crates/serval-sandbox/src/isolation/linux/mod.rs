@@ -32,9 +32,78 @@ use tokio::sync::{oneshot, watch};
 
 /// Each environment runs as a user of its own, from this range (no host
 /// account uses it): environments cannot signal or trace each other, and
-/// the Runtime API can tell its own environment's connections apart.
+/// the Runtime API can tell its own environment's connections apart. Each
+/// Serval on the host leases its own block of UIDS_PER_SERVAL.
 const FIRST_UID: u32 = 2_000_000;
-const UIDS: u32 = 1_000_000;
+const UIDS_PER_SERVAL: u32 = 100_000;
+const UID_BLOCKS: u32 = 1_000;
+
+/// This Serval's block of uids and which of them are in use.
+struct Uids {
+    base: u32,
+    next: u32,
+    live: std::collections::HashSet<u32>,
+    /// The flock'd lease file of the block (held while Serval runs).
+    _lease: Option<File>,
+}
+
+impl Uids {
+    /// Leases a free block: an exclusive lock on `<dir>/uid-block-N.lock`
+    /// in a directory every Serval on the host shares.
+    fn lease(_state: &Path) -> Uids {
+        let dir = Path::new("/run/serval");
+        let dir = if std::fs::create_dir_all(dir).is_ok() {
+            dir.to_path_buf()
+        } else {
+            std::env::temp_dir().join("serval-uid-leases")
+        };
+        let _ = std::fs::create_dir_all(&dir);
+        for block in 0..UID_BLOCKS {
+            let Ok(f) = File::options()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(format!("uid-block-{block}.lock")))
+            else {
+                continue;
+            };
+            // SAFETY: flock on a descriptor we own.
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Uids {
+                    base: FIRST_UID + block * UIDS_PER_SERVAL,
+                    next: 0,
+                    live: Default::default(),
+                    _lease: Some(f),
+                };
+            }
+        }
+        tracing::warn!(
+            "no free uid block to lease; environments may share uids with another Serval"
+        );
+        Uids {
+            base: FIRST_UID,
+            next: 0,
+            live: Default::default(),
+            _lease: None,
+        }
+    }
+
+    /// A uid no live environment of this Serval has.
+    fn take(&mut self) -> std::io::Result<u32> {
+        for _ in 0..UIDS_PER_SERVAL {
+            let uid = self.base + self.next % UIDS_PER_SERVAL;
+            self.next = self.next.wrapping_add(1);
+            if self.live.insert(uid) {
+                return Ok(uid);
+            }
+        }
+        Err(std::io::Error::other("every environment uid is in use"))
+    }
+
+    fn release(&mut self, uid: u32) {
+        self.live.remove(&uid);
+    }
+}
 /// Where the code appears, as on Lambda.
 const TASK_ROOT: &str = "/var/task";
 /// The Runtime API inside a private network, as on Lambda.
@@ -44,7 +113,7 @@ const SYSTEM_DIRS: &[&str] = &[
     "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/nix",
 ];
 /// Device nodes a function may use.
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 /// Zygotes kept ready.
 const SPARE_ZYGOTES: usize = 2;
 
@@ -80,8 +149,8 @@ struct Inner {
     areas: (Option<Area>, Option<Area>),
     spawner: Mutex<mpsc::Sender<Job>>,
     next_id: AtomicU64,
-    spares: Mutex<Vec<Zygote>>,
-    next_uid: std::sync::atomic::AtomicU32,
+    spares: Mutex<std::collections::VecDeque<Zygote>>,
+    uids: Mutex<Uids>,
     /// Zygotes being made for the pool.
     refilling: AtomicUsize,
 }
@@ -210,8 +279,8 @@ impl Namespaces {
                     areas: argv_env_areas(),
                     spawner: Mutex::new(spawner),
                     next_id: AtomicU64::new(0),
-                    spares: Mutex::new(Vec::new()),
-                    next_uid: std::sync::atomic::AtomicU32::new(0),
+                    spares: Mutex::new(std::collections::VecDeque::new()),
+                    uids: Mutex::new(Uids::lease(&root)),
                     refilling: AtomicUsize::new(0),
                 });
                 Ok(Namespaces { report, inner })
@@ -344,6 +413,29 @@ impl Namespaces {
                 r.set("pids_limit", false, "not enforced (no cgroups)");
             }
         }
+        // SAFETY: landlock_create_ruleset with the VERSION flag only reads
+        // the kernel's ABI number.
+        let abi = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                1u32, // LANDLOCK_CREATE_RULESET_VERSION
+            )
+        };
+        if abi >= 6 {
+            r.set(
+                "landlock_scope",
+                true,
+                "no abstract unix sockets or signals across environments",
+            );
+        } else {
+            r.set(
+                "landlock_scope",
+                false,
+                format!("the kernel's Landlock ABI is {abi} (scoping needs 6, Linux 6.12): environments can meet on abstract unix sockets"),
+            );
+        }
         r.set(
             "capabilities_dropped",
             true,
@@ -383,7 +475,11 @@ impl Inner {
         let (diag_r, diag_w) = pipe(true)?;
         let (exec_r, exec_w) = pipe(false)?;
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
-        let uid = FIRST_UID + self.next_uid.fetch_add(1, Ordering::Relaxed) % UIDS;
+        let uid = self
+            .uids
+            .lock()
+            .map_err(|_| std::io::Error::other("uid lock poisoned"))?
+            .take()?;
         let mut fixed = Fixed {
             cgroup_procs: cgroup
                 .as_ref()
@@ -411,8 +507,7 @@ impl Inner {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .process_group(0);
+            .kill_on_drop(true);
         // SAFETY: `child::zygote` only makes system calls and writes into
         // the buffers `fixed` preallocated (see its module docs).
         unsafe {
@@ -473,14 +568,16 @@ impl Inner {
     /// A ready zygote, or a new one.
     async fn take(self: &Arc<Self>) -> Result<Zygote, LaunchError> {
         loop {
-            let spare = self.spares.lock().ok().and_then(|mut s| s.pop());
+            // Oldest first: a spare holds the host's mounts as they were
+            // when it was forked.
+            let spare = self.spares.lock().ok().and_then(|mut s| s.pop_front());
             match spare {
                 Some(mut z) => {
                     if matches!(z.child.try_wait(), Ok(None)) {
                         Inner::refill(self);
                         return Ok(z);
                     }
-                    dispose(z);
+                    retire(self, z.child, z.cgroup, z.uid, false);
                 }
                 None => {
                     Inner::refill(self);
@@ -505,7 +602,7 @@ impl Inner {
             match made {
                 Ok(z) => {
                     if let Ok(mut s) = inner.spares.lock() {
-                        s.push(z);
+                        s.push_back(z);
                     }
                     Inner::refill(&inner);
                 }
@@ -655,33 +752,51 @@ fn hostname() -> String {
 
 struct NsInstance {
     pid: i32,
+    pidfd: Option<OwnedFd>,
     /// `pid` is a relay in front of init (user-namespace mode).
     relay: bool,
     peak: Arc<AtomicU64>,
     cgroup_peak: Option<Arc<File>>,
 }
 
+impl NsInstance {
+    fn signal(&self, sig: i32) {
+        // SAFETY: pidfd_send_signal on our pidfd (ESRCH once the process is
+        // gone); kill(2) only where the kernel has no pidfds.
+        unsafe {
+            match &self.pidfd {
+                Some(fd) => {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        fd.as_raw_fd(),
+                        sig,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0u32,
+                    );
+                }
+                None => {
+                    libc::kill(self.pid, sig);
+                }
+            }
+        }
+    }
+}
+
 impl Instance for NsInstance {
     fn terminate(&self) {
-        // Init forwards SIGTERM to every process of the namespace.
-        // SAFETY: kill(2) has no memory preconditions; ESRCH is harmless.
-        unsafe {
-            libc::kill(self.pid, libc::SIGTERM);
-        }
+        // Init (or the relay) forwards SIGTERM to every process of the
+        // namespace.
+        self.signal(libc::SIGTERM);
     }
 
     fn kill(&self) {
         // Init's death kills the whole namespace. A relay kills init on
         // SIGUSR1, so that init is reaped by its parent.
-        let sig = if self.relay {
+        self.signal(if self.relay {
             libc::SIGUSR1
         } else {
             libc::SIGKILL
-        };
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(self.pid, sig);
-        }
+        });
     }
 
     fn peak_memory_mb(&self) -> Option<u64> {
@@ -790,17 +905,24 @@ impl Sandbox for Namespaces {
             let inner = &self.inner;
             let plan = inner.plan(&spec).into_message();
             let z = inner.take().await?;
-            if let Some(c) = &z.cgroup {
-                c.set_limits(spec.memory_mb).map_err(|e| LaunchError {
-                    error: e,
+            if let Some(Err(error)) = z.cgroup.as_ref().map(|c| c.set_limits(spec.memory_mb)) {
+                retire(inner, z.child, z.cgroup, z.uid, true);
+                return Err(LaunchError {
+                    error,
                     step: Some("set cgroup limits".into()),
-                })?;
+                });
             }
             let runtime_api = if inner.network == NetworkMode::None {
-                Some(recv_listener(&z.control).map_err(|e| LaunchError {
-                    error: e,
-                    step: Some("receive the Runtime API listener".into()),
-                })?)
+                match recv_listener(&z.control) {
+                    Ok(l) => Some(l),
+                    Err(error) => {
+                        retire(inner, z.child, z.cgroup, z.uid, true);
+                        return Err(LaunchError {
+                            error,
+                            step: Some("receive the Runtime API listener".into()),
+                        });
+                    }
+                }
             } else {
                 None
             };
@@ -824,7 +946,7 @@ impl Sandbox for Namespaces {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
             let Zygote {
-                mut child,
+                child,
                 uid,
                 control,
                 cgroup,
@@ -832,12 +954,13 @@ impl Sandbox for Namespaces {
                 diag_r,
                 exec_r,
             } = z;
+            let mut child = child;
             let exec = tokio::task::spawn_blocking(move || read_all(exec_r))
                 .await
                 .unwrap_or_default();
             drop(control);
             if let Err(error) = sent {
-                let _ = child.start_kill();
+                retire(inner, child, cgroup, uid, true);
                 return Err(LaunchError {
                     error,
                     step: Some("send the plan".into()),
@@ -846,23 +969,35 @@ impl Sandbox for Namespaces {
             if exec.len() >= 4 {
                 let errno = i32::from_ne_bytes([exec[0], exec[1], exec[2], exec[3]]);
                 let step = String::from_utf8_lossy(&read_all(diag_r)).into_owned();
-                let _ = child.start_kill();
+                retire(inner, child, cgroup, uid, true);
                 let error = std::io::Error::from_raw_os_error(errno);
                 // A missing or unrunnable program is the function's error.
                 let step = (step != "exec").then_some(step);
                 return Err(LaunchError { error, step });
             }
             let pid = child.id().unwrap_or_default();
+            // Signals go through a pidfd: never to a pid reused after the
+            // environment was reaped.
+            // SAFETY: pidfd_open on our own unreaped child; the fd is ours.
+            let pidfd = unsafe {
+                let fd = libc::syscall(libc::SYS_pidfd_open, pid as i32, 0u32);
+                (fd >= 0).then(|| OwnedFd::from_raw_fd(fd as RawFd))
+            };
             let peak = Arc::new(AtomicU64::new(0));
             let instance = NsInstance {
                 pid: pid as i32,
+                pidfd,
                 relay: inner.userns.is_some(),
                 peak: peak.clone(),
                 cgroup_peak: cgroup.as_ref().and_then(EnvCgroup::peak_file),
             };
             let (exit_tx, exited) = watch::channel(None);
+            let inner2 = inner.clone();
             tokio::spawn(async move {
                 let own = child.wait().await;
+                if let Ok(mut u) = inner2.uids.lock() {
+                    u.release(uid);
+                }
                 let raw = read_all(status_r);
                 let status = if raw.len() == std::mem::size_of::<i32>() {
                     use std::os::unix::process::ExitStatusExt;
@@ -902,22 +1037,26 @@ impl Sandbox for Namespaces {
     }
 }
 
-/// Ends a zygote that will not be used (a spare that died), and removes its
-/// cgroup once it is gone.
-fn dispose(z: Zygote) {
-    // Closing the control socket ends a spare (and its relay) cleanly.
-    let Zygote {
-        child,
-        control,
-        cgroup,
-        ..
-    } = z;
-    drop(control);
-    let mut z = (child, cgroup);
+/// Ends a zygote that will not be used and, once it is gone, removes its
+/// cgroup and frees its uid. `kill`: it may still be running.
+fn retire(
+    inner: &Arc<Inner>,
+    mut child: tokio::process::Child,
+    cgroup: Option<EnvCgroup>,
+    uid: u32,
+    kill: bool,
+) {
+    if kill {
+        let _ = child.start_kill();
+    }
+    let inner = inner.clone();
     tokio::spawn(async move {
-        let _ = z.0.wait().await;
-        if let Some(c) = z.1.take() {
+        let _ = child.wait().await;
+        if let Some(c) = cgroup {
             let _ = tokio::task::spawn_blocking(move || drop(c)).await;
+        }
+        if let Ok(mut u) = inner.uids.lock() {
+            u.release(uid);
         }
     });
 }
