@@ -72,6 +72,17 @@ impl Plan {
     pub fn tmpfs(&mut self, dst: &[u8], data: &[u8], flags: libc::c_ulong) {
         self.op(b"f", &[dst, data, flags.to_string().as_bytes()]);
     }
+    /// An ext4 filesystem on `device` at `dst`, world-writable with the
+    /// sticky bit, without `lost+found`.
+    pub fn ext4(&mut self, device: &[u8], dst: &[u8]) {
+        let mut lost = dst.to_vec();
+        lost.extend_from_slice(b"/lost+found");
+        self.op(b"x", &[device, dst, &lost]);
+    }
+    /// Moves the mount at `from` (the zygote's pre-mounted /tmp) to `dst`.
+    pub fn move_mount(&mut self, from: &[u8], dst: &[u8]) {
+        self.op(b"v", &[from, dst]);
+    }
     /// procfs of the PID namespace.
     pub fn proc(&mut self, dst: &[u8]) {
         self.op(b"p", &[dst]);
@@ -124,6 +135,8 @@ pub(crate) struct Fixed {
     pub cap_last: c_int,
     pub open_files: u64,
     pub filter: Vec<sock_filter>,
+    /// A /tmp disk to mount ahead: (loop device, staging mount point).
+    pub tmp: Option<(std::ffi::CString, std::ffi::CString)>,
     /// Serval's argv and environ areas, blanked in init's copy of memory.
     pub argv_area: Option<Area>,
     pub env_area: Option<Area>,
@@ -230,6 +243,11 @@ pub(crate) fn zygote(f: &mut Fixed) -> ! {
             ),
             "make mounts private",
         );
+        if let Some((device, stage)) = &f.tmp {
+            // The spare's /tmp, mounted ahead (an ext4 mount costs
+            // milliseconds); a launch moves it into place.
+            mount_ext4(f, device.as_ptr(), stage.as_ptr());
+        }
         let output = receive_plan(f);
         let program = apply_plan(f);
         check(f, libc::dup2(output, 1), "attach output");
@@ -455,6 +473,18 @@ unsafe fn apply_plan(f: &mut Fixed) -> *const c_char {
                         "mount tmpfs",
                     );
                 }
+                b"x\0" => {
+                    let (device, dst, _lost) = (field!(), field!(), field!());
+                    mount_ext4(f, p(device), p(dst));
+                }
+                b"v\0" => {
+                    let (from, dst) = (field!(), field!());
+                    check(
+                        f,
+                        libc::mount(p(from), p(dst), null, libc::MS_MOVE, null.cast()),
+                        "move /tmp into place",
+                    );
+                }
                 b"p\0" => {
                     let dst = field!();
                     check(
@@ -580,6 +610,35 @@ unsafe fn landlock_scope() {
         if fd >= 0 {
             libc::syscall(libc::SYS_landlock_restrict_self, fd as c_int, 0u32);
             libc::close(fd as c_int);
+        }
+    }
+}
+
+/// Mounts the ext4 on `device` at `dst`: world-writable with the sticky bit,
+/// without `lost+found`, no background zeroing of inode tables.
+unsafe fn mount_ext4(f: &Fixed, device: *const c_char, dst: *const c_char) {
+    // SAFETY: mount/chmod/rmdir on NUL-terminated paths; the lost+found
+    // path is built in a stack buffer.
+    unsafe {
+        check(
+            f,
+            libc::mount(
+                device,
+                dst,
+                c"ext4".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"noinit_itable".as_ptr().cast(),
+            ),
+            "mount /tmp",
+        );
+        check(f, libc::chmod(dst, 0o1777), "chmod /tmp");
+        let mut buf = [0u8; 4096];
+        let len = libc::strlen(dst);
+        let tail = b"/lost+found\0";
+        if len + tail.len() <= buf.len() {
+            std::ptr::copy_nonoverlapping(dst.cast::<u8>(), buf.as_mut_ptr(), len);
+            buf[len..len + tail.len()].copy_from_slice(tail);
+            libc::rmdir(buf.as_ptr().cast());
         }
     }
 }

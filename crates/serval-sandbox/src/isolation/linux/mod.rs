@@ -12,6 +12,7 @@
 
 mod cgroup;
 mod child;
+mod tmpdisk;
 
 use super::{
     describe_exit, seccomp, Exit, Instance, IsolationConfig, IsolationReport, LaunchError,
@@ -28,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use tmpdisk::{TmpDisk, TmpDisks};
 use tokio::sync::{oneshot, watch};
 
 /// Each environment runs as a user of its own, from this range (no host
@@ -135,9 +137,28 @@ struct Zygote {
     status_r: OwnedFd,
     diag_r: OwnedFd,
     exec_r: OwnedFd,
+    /// A disk-backed /tmp made ahead (default EphemeralStorage).
+    tmp: Option<TmpDisk>,
 }
 
+/// Where an environment's /tmp comes from.
+enum Tmp<'a> {
+    /// The zygote mounted its disk at this staging point ahead.
+    Staged(&'a Path),
+    /// A disk (loop device) to mount now.
+    Disk(&'a Path),
+    /// A tmpfs (no loop devices on this host).
+    Memory,
+}
+
+/// EphemeralStorage most functions have: spares get a /tmp of this size.
+const DEFAULT_TMP_MB: u32 = 512;
+
 struct Inner {
+    /// Disk-backed /tmp images, where the host has loop devices.
+    tmpdisks: Option<TmpDisks>,
+    /// Where a zygote mounts its /tmp ahead (in its own mount namespace).
+    stage: PathBuf,
     cgroups: Option<Cgroups>,
     root: PathBuf,
     system: Vec<SystemEntry>,
@@ -169,6 +190,11 @@ fn pipe(nonblocking: bool) -> std::io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn cpath(p: &Path) -> std::io::Result<std::ffi::CString> {
+    std::ffi::CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
 }
 
 fn read_all(fd: OwnedFd) -> Vec<u8> {
@@ -270,6 +296,16 @@ impl Namespaces {
                 let spawner = start_spawner(tokio::runtime::Handle::current())
                     .map_err(|e| format!("cannot start the spawner thread: {e}"))?;
                 let inner = Arc::new(Inner {
+                    stage: {
+                        let stage = config.state_dir.join("stage");
+                        let _ = std::fs::create_dir_all(&stage);
+                        stage
+                    },
+                    tmpdisks: if userns.is_none() {
+                        TmpDisks::probe(&config.state_dir).ok()
+                    } else {
+                        None
+                    },
                     cgroups,
                     root: root.clone(),
                     system: system.clone(),
@@ -362,7 +398,11 @@ impl Namespaces {
         r.set(
             "mount_namespace",
             true,
-            "read-only root: code at /var/task, system dirs, private /tmp tmpfs",
+            if self.inner.tmpdisks.is_some() {
+                "read-only root: code at /var/task, system dirs; /tmp a private disk (ext4 on a loop device) of EphemeralStorage size"
+            } else {
+                "read-only root: code at /var/task, system dirs; /tmp a private tmpfs of EphemeralStorage size (counts towards memory: no loop devices or mkfs.ext4 here)"
+            },
         );
         r.set("ipc_namespace", true, "own");
         r.set("uts_namespace", true, "own hostname");
@@ -462,12 +502,19 @@ impl Inner {
         // mkdir in a cgroup tree waits for the cgroup lock, which another
         // zygote may hold for a grace period: not on a runtime thread.
         let this = self.clone();
-        let cgroup = tokio::task::spawn_blocking(move || {
-            this.cgroups.as_ref().map(|c| c.create_env(&id)).transpose()
+        let (cgroup, tmp) = tokio::task::spawn_blocking(move || {
+            let tmp = this
+                .tmpdisks
+                .as_ref()
+                .and_then(|d| d.make(&id, DEFAULT_TMP_MB).ok());
+            (
+                this.cgroups.as_ref().map(|c| c.create_env(&id)).transpose(),
+                tmp,
+            )
         })
         .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?
-        .map_err(|e| LaunchError {
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let cgroup = cgroup.map_err(|e| LaunchError {
             error: e,
             step: Some("create cgroup".into()),
         })?;
@@ -498,6 +545,10 @@ impl Inner {
             filter: seccomp::program(),
             argv_area: self.areas.0,
             env_area: self.areas.1,
+            tmp: match &tmp {
+                Some(t) => Some((cpath(&t.device)?, cpath(&self.stage)?)),
+                None => None,
+            },
             buf: Vec::with_capacity(MAX_PLAN),
             vector: Vec::with_capacity(MAX_VECTOR),
         };
@@ -555,6 +606,7 @@ impl Inner {
             c.close_procs();
         }
         Ok(Zygote {
+            tmp,
             child,
             uid,
             control: ours.into(),
@@ -574,7 +626,7 @@ impl Inner {
             match spare {
                 Some(mut z) => {
                     if matches!(z.child.try_wait(), Ok(None)) {
-                        Inner::refill(self);
+                        Inner::refill_later(self);
                         return Ok(z);
                     }
                     retire(self, z.child, z.cgroup, z.uid, false);
@@ -585,6 +637,16 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// Tops the pool up once the cold start that took a spare is under way
+    /// (a new spare's mkfs and cgroup join would compete with it).
+    fn refill_later(this: &Arc<Self>) {
+        let inner = this.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Inner::refill(&inner);
+        });
     }
 
     /// Tops the pool up in the background.
@@ -611,7 +673,7 @@ impl Inner {
         });
     }
     /// The function-specific part of a launch, for the zygote.
-    fn plan(&self, spec: &LaunchSpec) -> Plan {
+    fn plan(&self, spec: &LaunchSpec, tmp_disk: Tmp<'_>) -> Plan {
         let root = &self.root;
         let under = |p: &Path| -> Vec<u8> {
             root.join(p.strip_prefix("/").unwrap_or(p))
@@ -681,11 +743,15 @@ impl Inner {
         mkdirs(&mut plan, Path::new("/opt"), 0o755);
         let tmp = Path::new("/tmp");
         mkdirs(&mut plan, tmp, 0o1777);
-        plan.tmpfs(
-            &under(tmp),
-            format!("mode=1777,size={}m", spec.ephemeral_mb).as_bytes(),
-            libc::MS_NOSUID | libc::MS_NODEV,
-        );
+        match tmp_disk {
+            Tmp::Staged(stage) => plan.move_mount(&b(stage), &under(tmp)),
+            Tmp::Disk(dev) => plan.ext4(&b(dev), &under(tmp)),
+            Tmp::Memory => plan.tmpfs(
+                &under(tmp),
+                format!("mode=1777,size={}m", spec.ephemeral_mb).as_bytes(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+            ),
+        }
         let dev = Path::new("/dev");
         mkdirs(&mut plan, dev, 0o755);
         plan.tmpfs(
@@ -903,8 +969,31 @@ impl Sandbox for Namespaces {
     fn launch(&self, spec: LaunchSpec) -> LaunchFuture<'_> {
         Box::pin(async move {
             let inner = &self.inner;
-            let plan = inner.plan(&spec).into_message();
-            let z = inner.take().await?;
+            let mut z = inner.take().await?;
+            // A /tmp of the function's size: the spare's (mounted ahead),
+            // or a new image mounted now.
+            let mut premounted = z.tmp.is_some();
+            if inner.tmpdisks.is_some()
+                && z.tmp.as_ref().map(|t| t.size_mb) != Some(spec.ephemeral_mb)
+            {
+                premounted = false;
+                let this = inner.clone();
+                let (name, size) = (format!("tmp-{}", z.uid), spec.ephemeral_mb);
+                z.tmp = tokio::task::spawn_blocking(move || {
+                    this.tmpdisks
+                        .as_ref()
+                        .and_then(|d| d.make(&name, size).ok())
+                })
+                .await
+                .ok()
+                .flatten();
+            }
+            let tmp = match &z.tmp {
+                Some(_) if premounted => Tmp::Staged(&inner.stage),
+                Some(t) => Tmp::Disk(&t.device),
+                None => Tmp::Memory,
+            };
+            let plan = inner.plan(&spec, tmp).into_message();
             if let Some(Err(error)) = z.cgroup.as_ref().map(|c| c.set_limits(spec.memory_mb)) {
                 retire(inner, z.child, z.cgroup, z.uid, true);
                 return Err(LaunchError {
@@ -953,6 +1042,7 @@ impl Sandbox for Namespaces {
                 status_r,
                 diag_r,
                 exec_r,
+                tmp,
             } = z;
             let mut child = child;
             let exec = tokio::task::spawn_blocking(move || read_all(exec_r))
@@ -1010,13 +1100,13 @@ impl Sandbox for Namespaces {
                     }
                 };
                 let mut out_of_memory = false;
-                if let Some(c) = cgroup {
+                if let Some(c) = &cgroup {
                     out_of_memory = c.oom_killed();
                     if let Some(p) = c.peak_file().as_deref().and_then(cgroup::read_peak_mb) {
                         peak.fetch_max(p, Ordering::Relaxed);
                     }
-                    let _ = tokio::task::spawn_blocking(move || drop(c)).await;
                 }
+                let _ = tokio::task::spawn_blocking(move || drop((cgroup, tmp))).await;
                 exit_tx.send_replace(Some(Exit {
                     status,
                     out_of_memory,
