@@ -1292,3 +1292,19 @@ def test_unprivileged_serval_init_memory_is_not_readable(serval_factory, nobody_
                            Code={"ZipFile": make_zip({"bootstrap": (_INIT_MEMORY_BOOTSTRAP, 0o755)})})
     out = ok(invoke(client, name, {}))
     assert not out.get("mem", "").startswith("read"), f"a function read init's (Serval's) memory: {out}"
+
+
+def test_no_vsock(lam, sandboxed, create_fn):
+    """A function cannot open the hypervisor's vsock channel when Serval runs in a VM."""
+    app = (
+        "import socket\n"
+        "def handler(event, context):\n"
+        "    try:\n"
+        "        socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close()\n"
+        "        return 'open'\n"
+        "    except OSError as e:\n"
+        "        return e.errno\n"
+    )
+    name = create_fn(make_zip({"app.py": app}), handler="app.handler")["FunctionName"]
+    import errno
+    assert ok(invoke(lam, name, {})) == errno.EPERM

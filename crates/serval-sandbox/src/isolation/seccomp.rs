@@ -132,6 +132,13 @@ pub(crate) fn program() -> Vec<sock_filter> {
         p.push(jump(BPF_JEQ_K, nr as u32, 0, 1));
         p.push(stmt(BPF_RET_K, eperm));
     }
+    // socket(AF_VSOCK, ...): the hypervisor's channel when Serval runs in a VM.
+    p.push(jump(BPF_JEQ_K, libc::SYS_socket as u32, 0, 3));
+    p.push(stmt(BPF_LD_W_ABS, OFF_ARG0));
+    p.push(jump(BPF_JEQ_K, libc::AF_VSOCK as u32, 0, 1));
+    p.push(stmt(BPF_RET_K, eperm));
+    // (A no longer holds the number: reload it for the checks below.)
+    p.push(stmt(BPF_LD_W_ABS, OFF_NR));
     // ioctl(fd, TIOCSTI / TIOCLINUX, ...): typing into a terminal.
     p.push(jump(BPF_JEQ_K, libc::SYS_ioctl as u32, 0, 5));
     p.push(stmt(BPF_LD_W_ABS, OFF_ARG1));
