@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from serval_harness import error_of, invoke, ok, serval_bin, wait_until
+from serval_harness import error_of, invoke, make_zip, ok, serval_bin, wait_until
 
 SIX_MB = 6 * 1024 * 1024
 
@@ -218,6 +218,18 @@ def test_process_crash(lam, create_fn, serval):
     assert "Runtime exited" in inv.payload["errorMessage"]
     assert serval.health()[0] == 200
     assert ok(invoke(lam, name, {"counter": True}))["counter"] == 1
+
+
+def test_runtime_exiting_during_init(lam, create_fn):
+    # a bootstrap that dies before its first /next: the invocation that waited for it gets the error
+    name = create_fn(make_zip({"bootstrap": ("#!/bin/sh\necho starting\nexit 3\n", 0o755)}),
+                     runtime="provided.al2023", handler="x")["FunctionName"]
+    inv = invoke(lam, name, {})
+    assert inv.function_error == "Unhandled"
+    assert inv.payload == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: exit status 3",
+    }
 
 
 def test_process_exit_zero_mid_invoke(lam, create_fn, serval):

@@ -283,6 +283,17 @@ impl Environment {
         let init = match self.wait_ready(INIT_TIMEOUT + timeout).await {
             Ok(d) => d,
             Err(outcome) => {
+                // A runtime that died during init is reported against the
+                // invocation that waited for it, as Lambda words it.
+                let outcome = match (&outcome, self.exited.borrow().clone()) {
+                    (Outcome::Error { error_type, .. }, Some(exit))
+                        if error_type == "Runtime.ExitError"
+                            || error_type == "Runtime.OutOfMemory" =>
+                    {
+                        exit_error(Some(&request_id), &exit)
+                    }
+                    _ => outcome,
+                };
                 let lines = self.logs.take().await;
                 return InvokeReport {
                     outcome,
