@@ -144,7 +144,7 @@ pub(crate) async fn execute(
         ids::random_hex(8)
     );
     let mut retried = false;
-    let (lease, report, started) = loop {
+    let (lease, mut report, started) = loop {
         // Only a cold start needs a spec: build it lazily.
         let make_spec = |init_type| spec_factory(l, key, record)(init_type);
         let mut lease = match l
@@ -204,7 +204,7 @@ pub(crate) async fn execute(
         started,
         format!("START RequestId: {request_id} Version: {}", target.version),
     ));
-    lines.extend(report.log_lines.iter().cloned());
+    lines.append(&mut report.log_lines);
     if report.timed_out {
         lines.push((
             now,
@@ -233,10 +233,14 @@ pub(crate) async fn execute(
         report_line.push_str("Status: timeout");
     }
     lines.push((now, report_line));
-    let stream = lease.env.spec().log_stream.clone();
-    let group = lease.env.spec().log_group.clone();
-    l.logs
-        .append(&key.account, &key.region, &group, &stream, &lines);
+    let spec = lease.env.spec();
+    l.logs.append(
+        &key.account,
+        &key.region,
+        &spec.log_group,
+        &spec.log_stream,
+        &lines,
+    );
     l.workers.release(lease, report.reusable);
     Ok(Execution {
         outcome: report.outcome,

@@ -83,19 +83,21 @@ impl Logs {
     ) {
         let Some(first) = lines.first() else { return };
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let block = Block {
-            stream: stream.to_string(),
-            lines: lines.to_vec(),
-        };
-        let key = format!(
-            "{}{:013}/{seq:012}",
-            group_prefix(account, region, group),
-            first.0
-        );
+        let block = BlockRef { stream, lines };
+        let mut key = String::with_capacity(48 + group.len() + account.len() + region.len());
+        {
+            use std::fmt::Write;
+            // group_prefix(..) then the time and sequence, in one go.
+            let _ = write!(
+                key,
+                "e/{account}/{region}/{group}/{:013}/{seq:012}",
+                first.0
+            );
+        }
         let op = Op::Put {
             ks: KS,
             key: key.into_bytes(),
-            value: serde_json::to_vec(&Stored::BlockV1(block)).unwrap_or_default(),
+            value: serde_json::to_vec(&StoredRef::BlockV1(block)).unwrap_or_default(),
         };
         let full = match self.pending.lock() {
             Ok(mut p) => {
@@ -163,6 +165,21 @@ enum Stored {
     BlockV1(Block),
 }
 
+/// [`Block`] borrowed, for writing without copying the lines.
+#[derive(serde::Serialize)]
+struct BlockRef<'a> {
+    stream: &'a str,
+    lines: &'a [(u64, String)],
+}
+
+/// [`Stored`] borrowed: the same shape on disk.
+#[derive(serde::Serialize)]
+#[serde(tag = "schema")]
+enum StoredRef<'a> {
+    #[serde(rename = "log-block/1")]
+    BlockV1(BlockRef<'a>),
+}
+
 /// The last 4 KB of an invocation's log, base64 (for `X-Amz-Log-Result`).
 pub fn tail_base64(lines: &[(u64, String)]) -> String {
     use base64::Engine;
@@ -179,6 +196,26 @@ pub fn tail_base64(lines: &[(u64, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn borrowed_block_is_stored_like_an_owned_one() {
+        let lines = vec![
+            (1, "START".to_string()),
+            (2, "a \"quoted\"\tline".to_string()),
+        ];
+        let owned = Stored::BlockV1(Block {
+            stream: "s".into(),
+            lines: lines.clone(),
+        });
+        let borrowed = StoredRef::BlockV1(BlockRef {
+            stream: "s",
+            lines: &lines,
+        });
+        assert_eq!(
+            serde_json::to_vec(&owned).unwrap_or_default(),
+            serde_json::to_vec(&borrowed).unwrap_or_default()
+        );
+    }
 
     #[test]
     fn tail_keeps_last_4k() {
