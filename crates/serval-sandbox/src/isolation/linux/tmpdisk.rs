@@ -93,7 +93,17 @@ impl TmpDisks {
         // filesystem reports `size_mb` (and holds about 98% of it in files).
         let bytes = u64::from(size_mb) * 1024 * 1024;
         file.set_len(bytes + bytes / 64)?;
-        let status = std::process::Command::new(&self.mkfs)
+        let mut mkfs = std::process::Command::new(&self.mkfs);
+        // Spares are made while functions start: mkfs yields to them.
+        // SAFETY: setpriority(2) in the forked child before exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            mkfs.pre_exec(|| {
+                libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+                Ok(())
+            });
+        }
+        let status = mkfs
             .args(["-q", "-F", "-O", "^has_journal", "-m", "0"])
             .args(["-E", "nodiscard,lazy_itable_init=1,root_owner=0:0"])
             .arg(&image)
