@@ -421,3 +421,25 @@ class Notifier:
 
     def close(self):
         self._sock.close()
+
+
+def tagged_processes(var: str):
+    """Generator for a fixture: yields make() -> (env-var dict, "VAR=value"), unique each call;
+    afterwards kills (by pid) every process still carrying one, so a failure leaves nothing running."""
+    import signal
+    import uuid
+
+    made: list[str] = []
+
+    def make():
+        value = uuid.uuid4().hex
+        made.append(f"{var}={value}")
+        return {var: value}, made[-1]
+
+    yield make
+    for m in made:
+        for pid in procs_with(m):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

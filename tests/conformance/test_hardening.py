@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from serval_harness import (
+    tagged_processes,
     error_type,
     raw_request,
     ACCOUNT,
@@ -53,20 +54,7 @@ def marker():
     it when the test ends are killed (by pid) so that a failure leaves nothing behind."""
     if not Path("/proc/self/environ").exists():
         pytest.skip("needs /proc to find a function's processes")
-    made: list[str] = []
-
-    def make():
-        value = uuid.uuid4().hex
-        made.append(f"SERVAL_HARDENING_TAG={value}")
-        return {"SERVAL_HARDENING_TAG": value}, made[-1]
-
-    yield make
-    for m in made:
-        for pid in procs_with(m):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    yield from tagged_processes("SERVAL_HARDENING_TAG")
 
 
 # --------------------------------------------------------------------------- 1. other accounts

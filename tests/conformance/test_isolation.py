@@ -35,6 +35,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from serval_harness import (
+    tagged_processes,
     FUNCTIONS_DIR,
     REPO_ROOT,
     ROLE,
@@ -95,20 +96,7 @@ def hostile_zip() -> bytes:
 def tags():
     """tags() -> (env-var dict, "NAME=value"), unique; processes still carrying one when the
     test ends are killed (by pid) so that a failure leaves nothing running."""
-    made: list[str] = []
-
-    def make():
-        value = uuid.uuid4().hex
-        made.append(f"SERVAL_ISOLATION_TAG={value}")
-        return {"SERVAL_ISOLATION_TAG": value}, made[-1]
-
-    yield make
-    for m in made:
-        for pid in procs_with(m):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+    yield from tagged_processes("SERVAL_ISOLATION_TAG")
 
 
 @pytest.fixture
@@ -1006,17 +994,20 @@ def nobody_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def _serval_as_nobody(serval_factory, work: Path):
+    """A Serval run as nobody (setpriv), with no python3 on PATH (so it provisions no boto3)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
+        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
+    return serval_factory(
+        wrapper=[shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
+        env={"XDG_CACHE_HOME": str(work / "cache"), "TMPDIR": str(work), "HOME": str(work), "PATH": "/nonexistent"},
+    )
+
+
 def test_unprivileged_serval_sandboxes_with_user_namespaces(serval_factory, nobody_dir):
     """Serval run by an ordinary user (here: nobody) still isolates functions where the host allows
     unprivileged user namespaces: own PID and mount namespaces, no capabilities, seccomp."""
-    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
-        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
-    work = nobody_dir
-    server = serval_factory(
-        wrapper=[shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
-        # no python3 on PATH: Serval does not try to provision boto3 for nobody
-        env={"XDG_CACHE_HOME": str(work / "cache"), "TMPDIR": str(work), "HOME": str(work), "PATH": "/nonexistent"},
-    )
+    server = _serval_as_nobody(serval_factory, nobody_dir)
     iso = server.health()[1]["isolation"]
     if iso["mode"] != "namespaces":
         pytest.skip(f"this host gives unprivileged users no namespaces: {iso['warnings']}")
@@ -1276,13 +1267,7 @@ def test_unprivileged_serval_init_memory_is_not_readable(serval_factory, nobody_
     # Review finding: in user-namespace mode init keeps Serval's uid (0 inside) and stays dumpable,
     # so a function reads /proc/1/mem: a copy of Serval's memory, with every function's
     # configuration (other accounts' environment variables included).
-    if os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists():
-        pytest.skip("needs root (to become nobody), setpriv and /usr/bin/python3")
-    work = nobody_dir
-    server = serval_factory(
-        wrapper=[shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
-        env={"XDG_CACHE_HOME": str(work / "cache"), "TMPDIR": str(work), "HOME": str(work), "PATH": "/nonexistent"},
-    )
+    server = _serval_as_nobody(serval_factory, nobody_dir)
     iso = server.health()[1]["isolation"]
     if iso["mode"] != "namespaces" or "user namespace" not in iso["features"]["user"]["detail"]:
         pytest.skip(f"no user-namespace sandbox here: {iso}")
