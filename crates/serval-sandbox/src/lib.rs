@@ -8,6 +8,7 @@
 mod env;
 pub mod isolation;
 mod logs;
+mod peer;
 mod runtime_api;
 pub mod runtimes;
 

@@ -963,7 +963,7 @@ unsafe fn private_network(f: &Fixed, port: u16) {
             "bind the Runtime API",
         );
         check(f, libc::listen(l, 128), "listen on the Runtime API");
-        if super::send_fd(f.control, l).is_err() {
+        if super::fds::send_fd(f.control, l).is_err() {
             die(f, "send the Runtime API listener");
         }
         libc::close(l);

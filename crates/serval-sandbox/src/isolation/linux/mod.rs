@@ -12,118 +12,36 @@
 
 mod cgroup;
 mod child;
+mod fds;
+mod root;
 mod tmpdisk;
+mod uids;
 
 use super::{
     describe_exit, seccomp, Exit, Instance, IsolationConfig, IsolationReport, LaunchError,
     LaunchFuture, LaunchSpec, Launched, NetworkMode, Peer, Sandbox, OPEN_FILES, RUNTIME_ROOT,
 };
 use cgroup::{Cgroups, EnvCgroup};
-use child::{Area, Fixed, Plan, MAX_PLAN, MAX_VECTOR};
+use child::{Area, Fixed, MAX_PLAN, MAX_VECTOR};
+use fds::{cpath, pipe, read_all, recv_listener, send_fd_with};
+use root::{SystemEntry, Tmp, SYSTEM_DIRS};
 use std::fs::File;
-use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tmpdisk::{TmpDisk, TmpDisks};
 use tokio::sync::{oneshot, watch};
+use uids::{Uids, FIRST_UID};
 
-/// Each environment runs as a user of its own, from this range (no host
-/// account uses it): environments cannot signal or trace each other, and
-/// the Runtime API can tell its own environment's connections apart. Each
-/// Serval on the host leases its own block of UIDS_PER_SERVAL.
-const FIRST_UID: u32 = 2_000_000;
-const UIDS_PER_SERVAL: u32 = 100_000;
-const UID_BLOCKS: u32 = 1_000;
-
-/// This Serval's block of uids and which of them are in use.
-struct Uids {
-    base: u32,
-    next: u32,
-    live: std::collections::HashSet<u32>,
-    /// The flock'd lease file of the block (held while Serval runs).
-    _lease: Option<File>,
-}
-
-impl Uids {
-    /// Leases a free block: an exclusive lock on `<dir>/uid-block-N.lock`
-    /// in a directory every Serval on the host shares.
-    fn lease(_state: &Path) -> Uids {
-        let dir = Path::new("/run/serval");
-        let dir = if std::fs::create_dir_all(dir).is_ok() {
-            dir.to_path_buf()
-        } else {
-            std::env::temp_dir().join("serval-uid-leases")
-        };
-        let _ = std::fs::create_dir_all(&dir);
-        for block in 0..UID_BLOCKS {
-            let Ok(f) = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join(format!("uid-block-{block}.lock")))
-            else {
-                continue;
-            };
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                return Uids {
-                    base: FIRST_UID + block * UIDS_PER_SERVAL,
-                    next: 0,
-                    live: Default::default(),
-                    _lease: Some(f),
-                };
-            }
-        }
-        tracing::warn!(
-            "no free uid block to lease; environments may share uids with another Serval"
-        );
-        Uids {
-            base: FIRST_UID,
-            next: 0,
-            live: Default::default(),
-            _lease: None,
-        }
-    }
-
-    /// A uid no live environment of this Serval has.
-    fn take(&mut self) -> std::io::Result<u32> {
-        for _ in 0..UIDS_PER_SERVAL {
-            let uid = self.base + self.next % UIDS_PER_SERVAL;
-            self.next = self.next.wrapping_add(1);
-            if self.live.insert(uid) {
-                return Ok(uid);
-            }
-        }
-        Err(std::io::Error::other("every environment uid is in use"))
-    }
-
-    fn release(&mut self, uid: u32) {
-        self.live.remove(&uid);
-    }
-}
 /// Where the code appears, as on Lambda.
-const TASK_ROOT: &str = "/var/task";
+pub(super) const TASK_ROOT: &str = "/var/task";
 /// The Runtime API inside a private network, as on Lambda.
 const PRIVATE_API_PORT: u16 = 9001;
-/// Host directories shown read-only (or as the symlinks they are).
-const SYSTEM_DIRS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/nix",
-];
-/// Device nodes a function may use.
-const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 /// Zygotes kept ready.
 const SPARE_ZYGOTES: usize = 2;
-
-#[derive(Clone)]
-enum SystemEntry {
-    Dir(PathBuf),
-    Link(PathBuf, PathBuf),
-}
 
 /// A spawn to run on the spawner thread, given its own PID namespace fd.
 type Job = Box<dyn FnOnce(RawFd) + Send>;
@@ -139,16 +57,6 @@ struct Zygote {
     exec_r: OwnedFd,
     /// A disk-backed /tmp made ahead (default EphemeralStorage).
     tmp: Option<TmpDisk>,
-}
-
-/// Where an environment's /tmp comes from.
-enum Tmp<'a> {
-    /// The zygote mounted its disk at this staging point ahead.
-    Staged(&'a Path),
-    /// A disk (loop device) to mount now.
-    Disk(&'a Path),
-    /// A tmpfs (no loop devices on this host).
-    Memory,
 }
 
 /// EphemeralStorage most functions have: spares get a /tmp of this size.
@@ -179,64 +87,6 @@ struct Inner {
 pub(crate) struct Namespaces {
     report: IsolationReport,
     inner: Arc<Inner>,
-}
-
-fn pipe(nonblocking: bool) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    let flags = libc::O_CLOEXEC | if nonblocking { libc::O_NONBLOCK } else { 0 };
-    // SAFETY: pipe2 fills two descriptors we then own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), flags) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-fn cpath(p: &Path) -> std::io::Result<std::ffi::CString> {
-    std::ffi::CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
-}
-
-fn read_all(fd: OwnedFd) -> Vec<u8> {
-    let mut f = File::from(fd);
-    let mut out = Vec::new();
-    let _ = f.read_to_end(&mut out);
-    out
-}
-
-/// Sends `data` with one descriptor attached (SCM_RIGHTS). Makes only
-/// system calls, so the zygote uses it too. Returns the bytes sent.
-pub(crate) fn send_fd_with(sock: RawFd, data: &[u8], fd: RawFd) -> std::io::Result<usize> {
-    #[repr(C, align(8))]
-    struct Cmsg([u8; 64]);
-    let mut buf = Cmsg([0; 64]);
-    let mut iov = libc::iovec {
-        iov_base: data.as_ptr() as *mut libc::c_void,
-        iov_len: data.len(),
-    };
-    // SAFETY: sendmsg from stack buffers sized for one descriptor.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = buf.0.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as _;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        (*cmsg).cmsg_level = libc::SOL_SOCKET;
-        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>(), fd);
-        let n = libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(n as usize)
-    }
-}
-
-/// Sends one descriptor (with a one-byte message).
-pub(crate) fn send_fd(sock: RawFd, fd: RawFd) -> std::io::Result<()> {
-    send_fd_with(sock, b"L", fd).map(|_| ())
 }
 
 fn start_spawner(handle: tokio::runtime::Handle) -> std::io::Result<mpsc::Sender<Job>> {
@@ -316,7 +166,7 @@ impl Namespaces {
                     spawner: Mutex::new(spawner),
                     next_id: AtomicU64::new(0),
                     spares: Mutex::new(std::collections::VecDeque::new()),
-                    uids: Mutex::new(Uids::lease(&root)),
+                    uids: Mutex::new(Uids::lease()),
                     refilling: AtomicUsize::new(0),
                 });
                 Ok(Namespaces { report, inner })
@@ -672,122 +522,6 @@ impl Inner {
             }
         });
     }
-    /// The function-specific part of a launch, for the zygote.
-    fn plan(&self, spec: &LaunchSpec, tmp_disk: Tmp<'_>) -> Plan {
-        let root = &self.root;
-        let under = |p: &Path| -> Vec<u8> {
-            root.join(p.strip_prefix("/").unwrap_or(p))
-                .into_os_string()
-                .into_encoded_bytes()
-        };
-        let b = |p: &Path| p.as_os_str().as_bytes().to_vec();
-        let mut plan = Plan::default();
-        plan.hostname(hostname().as_bytes());
-        plan.tmpfs(
-            &b(root),
-            b"mode=0755,size=1m,nr_inodes=4096",
-            libc::MS_NOSUID | libc::MS_NODEV,
-        );
-        let mut made: Vec<PathBuf> = vec![PathBuf::from("/")];
-        let mut mkdirs = |plan: &mut Plan, p: &Path, mode: u32| {
-            let mut chain: Vec<&Path> = p.ancestors().collect();
-            chain.reverse();
-            for a in chain {
-                if !made.iter().any(|m| m == a) {
-                    plan.mkdir(&under(a), if a == p { mode } else { 0o755 });
-                    made.push(a.to_path_buf());
-                }
-            }
-        };
-        let mut bound: Vec<PathBuf> = Vec::new();
-        for e in &self.system {
-            match e {
-                SystemEntry::Dir(p) => {
-                    mkdirs(&mut plan, p, 0o755);
-                    plan.bind(&b(p), &under(p), false);
-                    bound.push(p.clone());
-                }
-                SystemEntry::Link(p, target) => plan.symlink(&b(target), &under(p)),
-            }
-        }
-        for p in &spec.ro_paths {
-            let p = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-            let reserved = ["/opt", "/tmp", "/proc", "/dev", TASK_ROOT, RUNTIME_ROOT];
-            if !p.is_absolute()
-                || reserved.iter().any(|r| p.starts_with(r))
-                || p == Path::new("/")
-                || bound.iter().any(|x| p.starts_with(x))
-                || !p.exists()
-            {
-                continue;
-            }
-            if p.is_dir() {
-                mkdirs(&mut plan, &p, 0o755);
-            } else {
-                if let Some(parent) = p.parent() {
-                    mkdirs(&mut plan, parent, 0o755);
-                }
-                plan.touch(&under(&p));
-            }
-            plan.bind(&b(&p), &under(&p), false);
-            bound.push(p);
-        }
-        let task = Path::new(TASK_ROOT);
-        mkdirs(&mut plan, task, 0o755);
-        plan.bind(&b(&spec.code_dir), &under(task), false);
-        let runtime = Path::new(RUNTIME_ROOT);
-        if spec.runtime_dir.is_dir() {
-            mkdirs(&mut plan, runtime, 0o755);
-            plan.bind(&b(&spec.runtime_dir), &under(runtime), false);
-        }
-        mkdirs(&mut plan, Path::new("/opt"), 0o755);
-        let tmp = Path::new("/tmp");
-        mkdirs(&mut plan, tmp, 0o1777);
-        match tmp_disk {
-            Tmp::Staged(stage) => plan.move_mount(&b(stage), &under(tmp)),
-            Tmp::Disk(dev) => plan.ext4(&b(dev), &under(tmp)),
-            Tmp::Memory => plan.tmpfs(
-                &under(tmp),
-                format!("mode=1777,size={}m", spec.ephemeral_mb).as_bytes(),
-                libc::MS_NOSUID | libc::MS_NODEV,
-            ),
-        }
-        let dev = Path::new("/dev");
-        mkdirs(&mut plan, dev, 0o755);
-        plan.tmpfs(
-            &under(dev),
-            b"mode=0755,size=64k,nr_inodes=64",
-            libc::MS_NOSUID | libc::MS_NOEXEC,
-        );
-        for d in DEVICES {
-            let host = dev.join(d);
-            if host.exists() {
-                plan.touch(&under(&host));
-                plan.bind(&b(&host), &under(&host), true);
-            }
-        }
-        for (link, target) in [
-            ("fd", "/proc/self/fd"),
-            ("stdin", "/proc/self/fd/0"),
-            ("stdout", "/proc/self/fd/1"),
-            ("stderr", "/proc/self/fd/2"),
-        ] {
-            plan.symlink(target.as_bytes(), &under(&dev.join(link)));
-        }
-        let proc_dir = Path::new("/proc");
-        mkdirs(&mut plan, proc_dir, 0o555);
-        plan.proc(&under(proc_dir));
-        plan.pivot(&b(root), TASK_ROOT.as_bytes());
-        plan.program(&b(&spec.program));
-        plan.arg(&b(&spec.program));
-        for a in &spec.args {
-            plan.arg(a.as_bytes());
-        }
-        for (k, v) in &spec.env {
-            plan.env(format!("{k}={v}").as_bytes());
-        }
-        plan
-    }
 }
 
 /// The argv and environ address ranges of this process (fields 48-51 of
@@ -807,13 +541,6 @@ fn argv_env_areas() -> (Option<Area>, Option<Area>) {
         (a > 0 && b > a).then_some((a, b))
     };
     (pair(48), pair(50))
-}
-
-/// A hostname like Lambda's (an address that always resolves).
-fn hostname() -> String {
-    let r = serval_core::ids::random_hex(4);
-    let n = u32::from_str_radix(&r, 16).unwrap_or(0);
-    format!("169.254.{}.{}", (n >> 8) & 0xff, (n & 0xff).max(1))
 }
 
 struct NsInstance {
@@ -876,37 +603,6 @@ impl Instance for NsInstance {
             None if last > 0 => Some(last),
             None => None,
         }
-    }
-}
-
-fn recv_listener(sock: &OwnedFd) -> std::io::Result<std::net::TcpListener> {
-    #[repr(C, align(8))]
-    struct Cmsg([u8; 64]);
-    let mut buf = Cmsg([0; 64]);
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: recvmsg into stack buffers sized for one descriptor; the
-    // received descriptor is new and owned by us.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = buf.0.as_mut_ptr().cast();
-        msg.msg_controllen = buf.0.len() as _;
-        if libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) < 1 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
-            return Err(std::io::Error::other("no listener received"));
-        }
-        let fd: RawFd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-        let l = std::net::TcpListener::from_raw_fd(fd);
-        l.set_nonblocking(true)?;
-        Ok(l)
     }
 }
 
@@ -993,7 +689,7 @@ impl Sandbox for Namespaces {
                 Some(t) => Tmp::Disk(&t.device),
                 None => Tmp::Memory,
             };
-            let plan = inner.plan(&spec, tmp).into_message();
+            let plan = root::plan(&inner.root, &inner.system, &spec, tmp).into_message();
             if let Some(Err(error)) = z.cgroup.as_ref().map(|c| c.set_limits(spec.memory_mb)) {
                 retire(inner, z.child, z.cgroup, z.uid, true);
                 return Err(LaunchError {
