@@ -5,10 +5,12 @@
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod invoke;
 pub mod time;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{AwsError, ErrorKind};
+pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker};
 
 /// The account used when the access key id is not a 12-digit number.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";

@@ -11,6 +11,7 @@ pub mod code;
 pub mod counting;
 pub mod error;
 mod invoke;
+pub mod invoker;
 pub mod logs;
 pub mod model;
 mod ops;

@@ -16,9 +16,21 @@ pub struct Request {
     pub headers: HeaderMap,
     /// The full body.
     pub body: Bytes,
+    /// The client's address, when the request came over TCP.
+    pub remote_addr: Option<std::net::SocketAddr>,
 }
 
 impl Request {
+    /// The `Host` header without its port, lower-cased.
+    pub fn host(&self) -> Option<String> {
+        let h = self.header("host")?;
+        let h = match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => h,
+        };
+        Some(h.to_ascii_lowercase())
+    }
+
     /// A header as UTF-8 text, if present and valid.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

@@ -34,6 +34,12 @@ pub trait Service: Send + Sync + 'static {
     fn protocol(&self) -> Protocol;
     /// Whether an unsigned request with this path or target belongs here.
     fn owns(&self, req: &Request) -> bool;
+    /// Whether this service takes the request whatever its signature says
+    /// (data planes addressed by host name, such as `*.execute-api.localhost`).
+    /// Claims are checked before any other routing.
+    fn claims(&self, _req: &Request) -> bool {
+        false
+    }
     /// Whether the request must carry a SigV4 signature (false for public
     /// endpoints such as function URLs).
     fn requires_auth(&self, _req: &Request) -> bool {
@@ -99,8 +105,10 @@ impl Router {
         }
         let query = req.query_pairs();
         let auth = auth::parse(req.header("authorization"), &query);
-        let by_path = self.services.iter().find(|s| s.owns(&req));
+        let claimed = self.services.iter().find(|s| s.claims(&req));
+        let by_path = claimed.or_else(|| self.services.iter().find(|s| s.owns(&req)));
         let service = match &auth {
+            _ if claimed.is_some() => claimed,
             Ok(Auth::Signed(c)) => by_path
                 .filter(|s| s.signing_name() == c.service)
                 .or_else(|| self.by_signing_name(&c.service, &req))

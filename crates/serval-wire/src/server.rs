@@ -45,7 +45,7 @@ pub async fn serve(
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
         };
-        let (stream, _) = match accepted {
+        let (stream, remote) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -63,7 +63,7 @@ pub async fn serve(
             let _permit = permit;
             let svc = service_fn(move |req| {
                 let router = router.clone();
-                async move { Ok::<_, Infallible>(handle(&router, req).await) }
+                async move { Ok::<_, Infallible>(handle(&router, req, remote).await) }
             });
             let _ = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -75,7 +75,11 @@ pub async fn serve(
     }
 }
 
-async fn handle(router: &Router, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn handle(
+    router: &Router,
+    req: hyper::Request<Incoming>,
+    remote: std::net::SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     // Bodies of a megabyte or more wait for memory; small ones (most
     // requests, chunked ones are capped by MAX_BODY) go straight through.
@@ -146,6 +150,7 @@ async fn handle(router: &Router, req: hyper::Request<Incoming>) -> hyper::Respon
         query: parts.uri.query().unwrap_or("").to_string(),
         headers: parts.headers,
         body,
+        remote_addr: Some(remote),
     };
     into_hyper(router.dispatch(request).await)
 }
