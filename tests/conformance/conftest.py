@@ -187,3 +187,29 @@ def notifier():
     n = Notifier()
     yield n
     n.close()
+
+
+# --------------------------------------------------------------------------- api gateway
+
+
+@pytest.fixture(scope="session")
+def apigw_zip() -> bytes:
+    return zip_dir(FUNCTIONS_DIR / "python" / "apigw")
+
+
+@pytest.fixture(scope="session")
+def apigw2(serval):
+    """apigatewayv2 (HTTP APIs) client."""
+    return serval.client("apigatewayv2")
+
+
+@pytest.fixture(scope="session")
+def apigw1(serval):
+    """apigateway (REST APIs) client."""
+    return serval.client("apigateway")
+
+
+@pytest.fixture
+def apigw_fn(create_fn, apigw_zip):
+    """A function running tests/functions/python/apigw; returns its ARN."""
+    return create_fn(apigw_zip)["FunctionArn"]

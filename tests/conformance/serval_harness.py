@@ -443,3 +443,32 @@ def tagged_processes(var: str):
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def http_call(serval, method: str, path: str, host: str | None = None, headers=None,
+              body: bytes | str | None = None, timeout: float = 40):
+    """Send one plain (unsigned) HTTP request to Serval's port, optionally with another Host
+    header (e.g. `<api>.execute-api.localhost`); return (status, headers, body bytes).
+    Headers come back lower-cased; repeated ones are joined with ", " except set-cookie,
+    which is a list under "set-cookie"."""
+    if isinstance(body, str):
+        body = body.encode()
+    conn = http.client.HTTPConnection("127.0.0.1", serval.port, timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        if host:
+            hdrs["Host"] = f"{host}:{serval.port}"
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        out: dict = {}
+        for k, v in resp.getheaders():
+            k = k.lower()
+            if k == "set-cookie":
+                out.setdefault(k, []).append(v)
+            elif k in out:
+                out[k] = f"{out[k]}, {v}"
+            else:
+                out[k] = v
+        return resp.status, out, resp.read()
+    finally:
+        conn.close()

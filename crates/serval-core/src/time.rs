@@ -41,6 +41,16 @@ pub fn iso8601(millis: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
+/// Common Log Format time, as API Gateway's `requestTime`: `12/Mar/2020:19:03:58 +0000`.
+pub fn clf(millis: u64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, mo, d, h, mi, s, _) = parts(millis);
+    let m = MONTHS[(mo as usize).saturating_sub(1) % 12];
+    format!("{d:02}/{m}/{y:04}:{h:02}:{mi:02}:{s:02} +0000")
+}
+
 /// `YYYY/MM/DD`, as used in Lambda log stream names.
 pub fn date_slashes(millis: u64) -> String {
     let (y, mo, d, ..) = parts(millis);

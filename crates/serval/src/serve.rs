@@ -155,8 +155,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
 
+    let apigw = serval_apigw::ApiGateway::start(
+        store.clone(),
+        Arc::new(serval_lambda::invoker::LambdaInvoker(lambda.clone())),
+        serval_apigw::ApigwConfig { port: addr.port() },
+    )
+    .map_err(|e| anyhow::anyhow!("starting api gateway: {e}"))?;
+
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));
+    router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
+    router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
     let services: Vec<&'static str> = router.service_names();
     let internal_lambda = lambda.clone();
     let isolation = serde_json::to_value(sandbox.report()).unwrap_or_default();

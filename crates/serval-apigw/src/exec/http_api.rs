@@ -1,0 +1,401 @@
+//! Serving HTTP APIs: stage selection, route matching, throttling,
+//! authorization and the Lambda and HTTP proxy integrations.
+
+use super::event::{self, Incoming};
+use super::{cors_headers, message, preflight, CallFailure};
+use crate::routing::RouteTable;
+use crate::v2::model::{Authorizer, Cors, HttpApi, Integration, Route, RouteSettings, Stage};
+use crate::v2::ops::{lambda_target, parse_route_key};
+use crate::ApiGateway;
+use bytes::Bytes;
+use serval_core::RequestContext;
+use serval_wire::{Request, Response};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One route ready to serve.
+pub struct RouteEntry {
+    /// The route.
+    pub route: Route,
+    /// Its path (`/pets/{id}`) or `$default`.
+    pub path: String,
+    /// The integration it targets.
+    pub integration: Option<Integration>,
+    /// Its authorizer.
+    pub authorizer: Option<Authorizer>,
+}
+
+/// A deployment compiled for matching.
+pub struct Compiled {
+    /// Route index by method and path.
+    pub table: RouteTable<usize>,
+    /// Routes.
+    pub routes: Vec<RouteEntry>,
+    /// CORS configuration.
+    pub cors: Option<Cors>,
+}
+
+fn compile(snapshot: &crate::v2::model::Snapshot) -> Compiled {
+    let mut table = RouteTable::default();
+    let mut routes = Vec::new();
+    for r in snapshot.routes.values() {
+        let Ok(parsed) = parse_route_key(&r.route_key) else {
+            continue;
+        };
+        let integration = r
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("integrations/"))
+            .and_then(|id| snapshot.integrations.get(id))
+            .cloned();
+        let authorizer = r
+            .authorizer_id
+            .as_deref()
+            .and_then(|id| snapshot.authorizers.get(id))
+            .cloned();
+        let idx = routes.len();
+        let path = match parsed {
+            Some((method, template)) => {
+                let path = r
+                    .route_key
+                    .split_once(' ')
+                    .map(|x| x.1)
+                    .unwrap_or("")
+                    .to_string();
+                table.add((method != "ANY").then_some(method), template, idx);
+                path
+            }
+            None => {
+                table.set_default(idx);
+                "$default".to_string()
+            }
+        };
+        routes.push(RouteEntry {
+            route: r.clone(),
+            path,
+            integration,
+            authorizer,
+        });
+    }
+    Compiled {
+        table,
+        routes,
+        cors: snapshot.cors.clone(),
+    }
+}
+
+/// Decoded path segments of a raw path.
+pub fn segments(raw: &str) -> Vec<String> {
+    raw.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// The client's address as API Gateway reports it (`sourceIp`).
+pub fn source_ip(req: &Request) -> String {
+    req.remote_addr
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".to_string())
+}
+
+impl ApiGateway {
+    fn compiled(&self, api: &HttpApi, deployment: &str) -> Option<Arc<Compiled>> {
+        let key = format!("{}/{deployment}", api.api.api_id);
+        if let Some(c) = self
+            .exec
+            .compiled
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Some(c.clone());
+        }
+        let c = Arc::new(compile(api.snapshots.get(deployment)?));
+        self.exec
+            .compiled
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, c.clone());
+        Some(c)
+    }
+
+    pub(crate) async fn serve_http_api(
+        &self,
+        api: Arc<HttpApi>,
+        explicit_stage: Option<String>,
+        path: String,
+        _ctx: &RequestContext,
+        req: Request,
+    ) -> Response {
+        let request_id = serval_core::ids::random_hex(8);
+        let mut resp = self
+            .serve_http_api_inner(&api, explicit_stage, path, &req, &request_id)
+            .await;
+        resp.set_header("apigw-requestid", &request_id);
+        resp
+    }
+
+    async fn serve_http_api_inner(
+        &self,
+        api: &HttpApi,
+        explicit_stage: Option<String>,
+        path: String,
+        req: &Request,
+        request_id: &str,
+    ) -> Response {
+        if api.api.disable_execute_api_endpoint {
+            return message(403, "Forbidden");
+        }
+        // A named stage is the first path segment; `$default` serves the rest.
+        let (stage, raw_path, rest): (&Stage, &str, String) = match explicit_stage {
+            Some(s) => match api.stages.get(&s) {
+                Some(st) => (st, path.as_str(), path.clone()),
+                None => return message(404, "Not Found"),
+            },
+            None => {
+                let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+                let first = percent_encoding::percent_decode_str(first).decode_utf8_lossy();
+                match api
+                    .stages
+                    .get(first.as_ref())
+                    .filter(|_| first != "$default" && !first.is_empty())
+                {
+                    Some(st) => {
+                        let rest = &path[1 + first.len()..];
+                        let rest = if rest.is_empty() {
+                            "/".to_string()
+                        } else {
+                            rest.to_string()
+                        };
+                        (st, path.as_str(), rest)
+                    }
+                    None => match api.stages.get("$default") {
+                        Some(st) => (st, path.as_str(), path.clone()),
+                        None => return message(404, "Not Found"),
+                    },
+                }
+            }
+        };
+        let Some(deployment) = stage.deployment_id.as_deref() else {
+            return message(404, "Not Found");
+        };
+        let Some(compiled) = self.compiled(api, deployment) else {
+            return message(404, "Not Found");
+        };
+        if let Some(cors) = &compiled.cors {
+            if let Some(r) = preflight(cors, req) {
+                return r;
+            }
+        }
+        let segs = segments(&rest);
+        let seg_refs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let method = req.method.as_str();
+        let Some(found) = compiled.table.find(method, &seg_refs) else {
+            return message(404, "Not Found");
+        };
+        let entry = &compiled.routes[*found.value];
+        let settings = stage
+            .route_settings
+            .get(&entry.route.route_key)
+            .unwrap_or(&stage.default_route_settings);
+        if !self.admit(
+            &api.api.api_id,
+            &stage.stage_name,
+            &entry.route.route_key,
+            settings,
+            &stage.default_route_settings,
+        ) {
+            return message(429, "Too Many Requests");
+        }
+        let inc = Incoming {
+            method,
+            raw_path,
+            path: &rest,
+            query: &req.query,
+            headers: &req.headers,
+            body: &req.body,
+            source_ip: super::http_api::source_ip(req),
+            request_id,
+            time_ms: self.clock.now_millis(),
+            domain_name: req.host().unwrap_or_default(),
+            account_id: &api.account,
+            api_id: &api.api.api_id,
+            stage: &stage.stage_name,
+        };
+        let authorizer = match self
+            .authorize_http_api(api, stage, entry, &inc, &found.params)
+            .await
+        {
+            Ok(a) => a,
+            Err(r) => return r,
+        };
+        let Some(integration) = &entry.integration else {
+            return message(500, "Internal Server Error");
+        };
+        let m = event::Matched {
+            route_key: &entry.route.route_key,
+            resource_path: &entry.path,
+            resource_id: None,
+            path_params: &found.params,
+            stage_variables: &stage.stage_variables,
+            authorizer,
+            api_key: None,
+            api_key_id: None,
+            rest: false,
+        };
+        let timeout = Duration::from_millis(integration.timeout_in_millis.clamp(50, 30_000) as u64);
+        let mut resp = match integration.integration_type.as_str() {
+            "AWS_PROXY" => {
+                let v2 = integration.payload_format_version == "2.0";
+                let ev = if v2 {
+                    event::event_v2(&inc, &m)
+                } else {
+                    event::event_v1(&inc, &m, &[])
+                };
+                let function = integration
+                    .integration_uri
+                    .as_deref()
+                    .and_then(lambda_target)
+                    .unwrap_or("");
+                let source_arn = format!(
+                    "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+                    api.region,
+                    api.account,
+                    api.api.api_id,
+                    stage.stage_name,
+                    method,
+                    if entry.path == "$default" {
+                        "/$default"
+                    } else {
+                        &entry.path
+                    }
+                );
+                let payload = Bytes::from(serde_json::to_vec(&ev).unwrap_or_default());
+                match self
+                    .call_lambda(
+                        &api.account,
+                        &api.region,
+                        function,
+                        payload,
+                        timeout,
+                        source_arn,
+                    )
+                    .await
+                {
+                    Ok(out) if out.function_error.is_none() => {
+                        event::map_response(&out.payload, v2)
+                            .unwrap_or_else(|_| message(500, "Internal Server Error"))
+                    }
+                    Ok(_) => message(500, "Internal Server Error"),
+                    Err(CallFailure::Timeout) => message(504, "Gateway Timeout"),
+                    Err(CallFailure::Throttled) => message(429, "Too Many Requests"),
+                    Err(CallFailure::Failed(e)) => {
+                        tracing::debug!(error = %e, "lambda integration failed");
+                        message(500, "Internal Server Error")
+                    }
+                }
+            }
+            "HTTP_PROXY" => {
+                self.http_proxy(integration, entry, &found.params, req, &rest, timeout)
+                    .await
+            }
+            _ => message(500, "Internal Server Error"),
+        };
+        if let Some(cors) = &compiled.cors {
+            cors_headers(cors, req, &mut resp);
+        }
+        resp
+    }
+
+    fn admit(
+        &self,
+        api_id: &str,
+        stage: &str,
+        route_key: &str,
+        route: &RouteSettings,
+        default: &RouteSettings,
+    ) -> bool {
+        let limits = |s: &RouteSettings| match (s.throttling_rate_limit, s.throttling_burst_limit) {
+            (None, None) => None,
+            (r, b) => Some((
+                r.unwrap_or(f64::MAX),
+                b.map(|b| b as f64).unwrap_or(f64::MAX),
+            )),
+        };
+        let key = format!("{api_id}/{stage}/{route_key}");
+        match limits(route).or_else(|| limits(default)) {
+            Some((rate, burst)) if rate < 1e12 || burst < 1e12 => {
+                self.exec
+                    .throttles
+                    .admit(&key, rate.min(1e12), burst.min(1e12))
+            }
+            _ => true,
+        }
+    }
+
+    async fn http_proxy(
+        &self,
+        integration: &Integration,
+        entry: &RouteEntry,
+        params: &[(String, String)],
+        req: &Request,
+        rest: &str,
+        timeout: Duration,
+    ) -> Response {
+        let mut url = integration.integration_uri.clone().unwrap_or_default();
+        let mut substituted = false;
+        for (k, v) in params {
+            let pat = format!("{{{k}}}");
+            let pat_greedy = format!("{{{k}+}}");
+            if url.contains(&pat) || url.contains(&pat_greedy) {
+                url = url.replace(&pat_greedy, v).replace(&pat, v);
+                substituted = true;
+            }
+        }
+        if !substituted && entry.path == "$default" {
+            url = format!("{}{}", url.trim_end_matches('/'), rest);
+        }
+        if !req.query.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&req.query);
+        }
+        let method = match integration.integration_method.as_deref() {
+            None | Some("ANY") => req.method.clone(),
+            Some(m) => {
+                http::Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| req.method.clone())
+            }
+        };
+        let mut headers = req.headers.clone();
+        if let Some(ip) = req.remote_addr {
+            let _ = ip;
+        }
+        headers.insert(
+            "x-forwarded-for",
+            http::HeaderValue::from_str(&source_ip(req))
+                .unwrap_or(http::HeaderValue::from_static("127.0.0.1")),
+        );
+        match self
+            .exec
+            .http
+            .send(method, &url, &headers, req.body.clone(), timeout)
+            .await
+        {
+            Ok(up) => {
+                let mut r = Response::empty(up.status);
+                r.headers = up.headers;
+                r.body = up.body;
+                r
+            }
+            Err(super::proxy::ProxyError::Timeout) => message(504, "Gateway Timeout"),
+            Err(super::proxy::ProxyError::Failed(e)) => {
+                tracing::debug!(error = %e, "http integration failed");
+                message(500, "Internal Server Error")
+            }
+        }
+    }
+}

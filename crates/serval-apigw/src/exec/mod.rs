@@ -1,0 +1,317 @@
+//! The data plane: finds the API (or function URL) a request addresses,
+//! matches its route, authorizes it, runs the integration and maps the
+//! answer, as API Gateway does.
+
+pub mod authorize;
+pub mod event;
+pub mod http_api;
+pub mod jwt;
+pub mod limits;
+pub mod proxy;
+
+use crate::v2::model::Cors;
+use bytes::Bytes;
+use serval_core::{AwsError, InvokeRequest, InvokeResponse};
+use serval_wire::{Request, Response};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// Where a data-plane request is going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// An API by id; `stage` when the address names it explicitly
+    /// (`/restapis/<id>/<stage>/_user_request_/...`); `path` is the rest,
+    /// still percent-encoded, starting with `/`.
+    Api {
+        /// API id.
+        api_id: String,
+        /// Explicit stage.
+        stage: Option<String>,
+        /// Path after the API (and explicit stage).
+        path: String,
+    },
+    /// A Lambda function URL.
+    FunctionUrl {
+        /// The host label before `.lambda-url.`.
+        url_id: String,
+    },
+}
+
+/// The data-plane address of a request, if it has one.
+pub fn address(req: &Request) -> Option<Address> {
+    if let Some(host) = req.host() {
+        let mut labels = host.split('.');
+        if let (Some(first), Some(second)) = (labels.next(), labels.next()) {
+            if second == "execute-api" && !first.is_empty() {
+                return Some(Address::Api {
+                    api_id: first.to_string(),
+                    stage: None,
+                    path: req.path.clone(),
+                });
+            }
+            if second == "lambda-url" && !first.is_empty() {
+                return Some(Address::FunctionUrl {
+                    url_id: first.to_string(),
+                });
+            }
+        }
+    }
+    if let Some(rest) = req.path.strip_prefix("/_aws/execute-api/") {
+        let (api_id, path) = match rest.split_once('/') {
+            Some((id, p)) => (id, format!("/{p}")),
+            None => (rest, "/".to_string()),
+        };
+        if !api_id.is_empty() {
+            return Some(Address::Api {
+                api_id: api_id.to_string(),
+                stage: None,
+                path,
+            });
+        }
+    }
+    if let Some(rest) = req.path.strip_prefix("/restapis/") {
+        let mut parts = rest.splitn(4, '/');
+        if let (Some(id), Some(stage), Some("_user_request_")) =
+            (parts.next(), parts.next(), parts.next())
+        {
+            let path = format!("/{}", parts.next().unwrap_or(""));
+            return Some(Address::Api {
+                api_id: id.to_string(),
+                stage: Some(stage.to_string()),
+                path,
+            });
+        }
+    }
+    None
+}
+
+/// A `{"message": ...}` answer, as the gateway gives its own errors.
+pub fn message(status: u16, text: &str) -> Response {
+    Response::json(status, &serde_json::json!({ "message": text }))
+}
+
+/// How a Lambda integration failed before the function answered.
+pub enum CallFailure {
+    /// No answer within the integration timeout.
+    Timeout,
+    /// Lambda throttled the invocation.
+    Throttled,
+    /// Anything else (function missing, Serval failure).
+    Failed(AwsError),
+}
+
+/// The data plane's caches.
+#[derive(Default)]
+pub struct Exec {
+    /// Authorizer results.
+    pub auth_cache: limits::AuthCache,
+    /// Stage, route and usage-plan buckets.
+    pub throttles: limits::Throttles,
+    /// Compiled deployments by `api/deployment`.
+    pub(crate) compiled: RwLock<HashMap<String, Arc<http_api::Compiled>>>,
+    /// Client for HTTP integrations and JWKS.
+    pub http: proxy::HttpClient,
+}
+
+impl Exec {
+    /// Empty caches.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets what is cached about an API.
+    pub fn forget_api(&self, api_id: &str) {
+        let prefix = format!("{api_id}/");
+        self.compiled
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k, _| !k.starts_with(&prefix));
+        self.throttles.forget(&prefix);
+        self.auth_cache.clear_api(api_id);
+    }
+
+    /// Forgets a stage's throttling state.
+    pub fn forget_stage(&self, api_id: &str, stage: &str) {
+        self.throttles.forget(&format!("{api_id}/{stage}/"));
+    }
+}
+
+impl crate::ApiGateway {
+    /// Serves one data-plane request.
+    pub(crate) async fn execute(&self, ctx: serval_core::RequestContext, req: Request) -> Response {
+        match address(&req) {
+            Some(Address::Api {
+                api_id,
+                stage,
+                path,
+            }) => {
+                if let Some(api) = self.http_apis.get(&api_id) {
+                    return self.serve_http_api(api, stage, path, &ctx, req).await;
+                }
+                message(404, "Not Found")
+            }
+            Some(Address::FunctionUrl { .. }) => message(404, "Not Found"),
+            None => message(404, "Not Found"),
+        }
+    }
+
+    /// Invokes a function for an integration or authorizer, within `timeout`.
+    pub(crate) async fn call_lambda(
+        &self,
+        account_id: &str,
+        region: &str,
+        function: &str,
+        payload: Bytes,
+        timeout: Duration,
+        source_arn: String,
+    ) -> Result<InvokeResponse, CallFailure> {
+        let req = InvokeRequest {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            function: function.to_string(),
+            qualifier: None,
+            payload,
+            principal: "apigateway.amazonaws.com",
+            source_arn: Some(source_arn),
+        };
+        match tokio::time::timeout(timeout, self.invoker.invoke(req)).await {
+            Err(_) => Err(CallFailure::Timeout),
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) if e.status == 429 => Err(CallFailure::Throttled),
+            Ok(Err(e)) => Err(CallFailure::Failed(e)),
+        }
+    }
+}
+
+/// The CORS headers of a preflight answer, or `None` when the request is not
+/// a preflight this configuration answers.
+pub fn preflight(cors: &Cors, req: &Request) -> Option<Response> {
+    if req.method != http::Method::OPTIONS {
+        return None;
+    }
+    let origin = req.header("origin")?;
+    let method = req.header("access-control-request-method")?;
+    let mut r = Response::empty(204);
+    if !origin_allowed(cors, origin) {
+        return Some(r);
+    }
+    let methods = cors.allow_methods.clone().unwrap_or_default();
+    let method_ok = methods
+        .iter()
+        .any(|m| m == "*" || m.eq_ignore_ascii_case(method));
+    if !method_ok {
+        return Some(r);
+    }
+    set_origin(&mut r, cors, origin);
+    r.set_header("access-control-allow-methods", &methods.join(","));
+    if let Some(h) = &cors.allow_headers {
+        let requested = req.header("access-control-request-headers").unwrap_or("");
+        let value = if h.iter().any(|x| x == "*") && !requested.is_empty() {
+            requested.to_string()
+        } else {
+            h.join(",")
+        };
+        if !value.is_empty() {
+            r.set_header("access-control-allow-headers", &value);
+        }
+    }
+    if let Some(age) = cors.max_age {
+        r.set_header("access-control-max-age", &age.to_string());
+    }
+    Some(r)
+}
+
+fn origin_allowed(cors: &Cors, origin: &str) -> bool {
+    cors.allow_origins
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "*" || x.eq_ignore_ascii_case(origin)))
+}
+
+fn set_origin(r: &mut Response, cors: &Cors, origin: &str) {
+    let wildcard = cors
+        .allow_origins
+        .as_ref()
+        .is_some_and(|o| o.iter().any(|x| x == "*"));
+    let credentials = cors.allow_credentials == Some(true);
+    let value = if wildcard && !credentials {
+        "*"
+    } else {
+        origin
+    };
+    r.set_header("access-control-allow-origin", value);
+    if credentials {
+        r.set_header("access-control-allow-credentials", "true");
+    }
+}
+
+/// Adds the CORS headers of an actual (non-preflight) response.
+pub fn cors_headers(cors: &Cors, req: &Request, r: &mut Response) {
+    let Some(origin) = req.header("origin") else {
+        return;
+    };
+    if !origin_allowed(cors, origin) {
+        return;
+    }
+    set_origin(r, cors, origin);
+    if let Some(e) = cors.expose_headers.as_ref().filter(|e| !e.is_empty()) {
+        r.set_header("access-control-expose-headers", &e.join(","));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(host: &str, path: &str) -> Request {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", host.parse().unwrap());
+        Request {
+            method: http::Method::GET,
+            path: path.to_string(),
+            query: String::new(),
+            headers,
+            body: Bytes::new(),
+            remote_addr: None,
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            address(&req("abc123.execute-api.localhost:4566", "/prod/x")),
+            Some(Address::Api {
+                api_id: "abc123".into(),
+                stage: None,
+                path: "/prod/x".into()
+            })
+        );
+        assert_eq!(
+            address(&req("localhost:4566", "/_aws/execute-api/abc/prod/x")),
+            Some(Address::Api {
+                api_id: "abc".into(),
+                stage: None,
+                path: "/prod/x".into()
+            })
+        );
+        assert_eq!(
+            address(&req(
+                "localhost:4566",
+                "/restapis/abc/dev/_user_request_/a/b"
+            )),
+            Some(Address::Api {
+                api_id: "abc".into(),
+                stage: Some("dev".into()),
+                path: "/a/b".into()
+            })
+        );
+        assert_eq!(
+            address(&req("u1.lambda-url.us-east-1.localhost", "/")),
+            Some(Address::FunctionUrl {
+                url_id: "u1".into()
+            })
+        );
+        assert_eq!(address(&req("localhost", "/restapis/abc/resources")), None);
+        assert_eq!(address(&req("localhost", "/2015-03-31/functions")), None);
+    }
+}

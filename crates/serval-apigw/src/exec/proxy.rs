@@ -1,0 +1,121 @@
+//! HTTP proxy integrations: the request forwarded to a URL, its response
+//! returned as it came. The same client fetches JWKS for JWT authorizers.
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+/// Headers a proxy does not pass on.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+/// What a forwarded request came back with.
+pub struct Upstream {
+    /// Status code.
+    pub status: u16,
+    /// Response headers (hop-by-hop ones removed).
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// Why a forwarded request failed.
+#[derive(Debug)]
+pub enum ProxyError {
+    /// No answer within the integration timeout.
+    Timeout,
+    /// The URL is unusable or the connection failed.
+    Failed(String),
+}
+
+/// A pooled HTTP/1.1 client (plain HTTP; HTTPS endpoints are refused with a
+/// clear error until Serval carries a TLS stack).
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpClient {
+    /// A new client.
+    pub fn new() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+
+    /// Sends one request and reads the whole answer within `timeout`.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Upstream, ProxyError> {
+        if url.starts_with("https://") {
+            return Err(ProxyError::Failed(format!(
+                "{url}: Serval's gateway reaches integrations over plain HTTP only"
+            )));
+        }
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| ProxyError::Failed(format!("invalid URL {url}: {e}")))?;
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Full::new(body))
+            .map_err(|e| ProxyError::Failed(e.to_string()))?;
+        for (k, v) in headers {
+            if !HOP_BY_HOP.contains(&k.as_str()) {
+                req.headers_mut().append(k.clone(), v.clone());
+            }
+        }
+        let fut = async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| ProxyError::Failed(e.to_string()))?;
+            let (parts, body) = resp.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| ProxyError::Failed(e.to_string()))?
+                .to_bytes();
+            let mut headers = parts.headers;
+            for h in HOP_BY_HOP {
+                headers.remove(*h);
+            }
+            Ok(Upstream {
+                status: parts.status.as_u16(),
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(timeout, fut)
+            .await
+            .unwrap_or(Err(ProxyError::Timeout))
+    }
+}
