@@ -302,3 +302,61 @@ def test_apis_survive_restart(serval_factory, apigw_zip, tmp_path):
     s.start()
     status, _, body = http_call(s, "GET", "/?mode=plain", host=host(api_id))
     assert status == 200 and json.loads(body) == {"hello": "world"}
+
+
+@pytest.fixture
+def authorizer_fn(create_fn, apigw_zip):
+    return create_fn(apigw_zip, handler="handler.authorizer")["FunctionArn"]
+
+
+def test_lambda_request_authorizer(serval, apigw2, apigw_fn, authorizer_fn):
+    api_id = apigw2.create_api(Name="lauth", ProtocolType="HTTP")["ApiId"]
+    try:
+        integ = apigw2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                          IntegrationUri=apigw_fn, PayloadFormatVersion="2.0")
+        target = f"integrations/{integ['IntegrationId']}"
+        uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+               f"{authorizer_fn}/invocations")
+        simple = apigw2.create_authorizer(
+            ApiId=api_id, AuthorizerType="REQUEST", Name="simple", AuthorizerUri=uri,
+            IdentitySource=["$request.header.Authorization"], AuthorizerPayloadFormatVersion="2.0",
+            EnableSimpleResponses=True, AuthorizerResultTtlInSeconds=300)
+        iam = apigw2.create_authorizer(
+            ApiId=api_id, AuthorizerType="REQUEST", Name="iam", AuthorizerUri=uri,
+            IdentitySource=["$request.header.Authorization"], AuthorizerPayloadFormatVersion="2.0")
+        apigw2.create_route(ApiId=api_id, RouteKey="GET /simple", Target=target,
+                            AuthorizationType="CUSTOM", AuthorizerId=simple["AuthorizerId"])
+        apigw2.create_route(ApiId=api_id, RouteKey="GET /policy", Target=target,
+                            AuthorizationType="CUSTOM", AuthorizerId=iam["AuthorizerId"])
+        apigw2.create_route(ApiId=api_id, RouteKey="GET /iam", Target=target,
+                            AuthorizationType="AWS_IAM")
+        apigw2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        with pytest.raises(ClientError):
+            apigw2.delete_authorizer(ApiId=api_id, AuthorizerId=simple["AuthorizerId"])
+
+        assert call(serval, api_id, "GET", "/simple")[0] == 401
+        status, _, body = call(serval, api_id, "GET", "/simple", headers={"Authorization": "deny"})
+        assert status == 403 and json.loads(body) == {"message": "Forbidden"}
+        for _ in range(2):  # the second answer may come from the cache
+            status, _, body = call(serval, api_id, "GET", "/simple", headers={"Authorization": "allow"})
+            assert status == 200, body
+            ev = json.loads(body)
+            assert ev["requestContext"]["authorizer"] == {"lambda": {"user": "alice", "n": 7, "flag": True}}
+        apigw2.reset_authorizers_cache(ApiId=api_id, StageName="$default")
+
+        hdr = {"Authorization": "allow", "X-Shape": "iam"}
+        status, _, body = call(serval, api_id, "GET", "/policy", headers=hdr)
+        assert status == 200, body
+        assert json.loads(body)["requestContext"]["authorizer"]["lambda"]["user"] == "alice"
+        status, _, _ = call(serval, api_id, "GET", "/policy",
+                            headers={"Authorization": "deny", "X-Shape": "iam"})
+        assert status == 403
+
+        assert call(serval, api_id, "GET", "/iam")[0] == 403
+        signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=123456789012/20250101/us-east-1/"
+                                   "execute-api/aws4_request, SignedHeaders=host, Signature=abc"}
+        status, _, body = call(serval, api_id, "GET", "/iam", headers=signed)
+        assert status == 200, body
+        assert json.loads(body)["requestContext"]["authorizer"]["iam"]["accountId"] == "123456789012"
+    finally:
+        apigw2.delete_api(ApiId=api_id)

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod event;
 pub mod http_api;
 pub mod jwt;
+pub mod lambda_auth;
 pub mod limits;
 pub mod proxy;
 
