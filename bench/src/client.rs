@@ -31,13 +31,28 @@ impl Client {
     }
 
     pub(crate) async fn send(&mut self, method: Method, path: &str, body: Bytes) -> Result<Reply> {
-        let req = Request::builder()
+        let host = self.host.clone();
+        self.send_as(method, path, body, &host, Some(AUTH)).await
+    }
+
+    /// A request with its own `Host` header and `Authorization` (none when `None`).
+    pub(crate) async fn send_as(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        host: &str,
+        auth: Option<&str>,
+    ) -> Result<Reply> {
+        let mut req = Request::builder()
             .method(method)
             .uri(path)
-            .header(http::header::HOST, &self.host)
-            .header(http::header::AUTHORIZATION, AUTH)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))?;
+            .header(http::header::HOST, host)
+            .header(http::header::CONTENT_TYPE, "application/json");
+        if let Some(a) = auth {
+            req = req.header(http::header::AUTHORIZATION, a);
+        }
+        let req = req.body(Full::new(body))?;
         self.tx.ready().await?;
         let resp = self.tx.send_request(req).await?;
         let (parts, body) = resp.into_parts();

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 mod client;
 mod cpu;
+mod gateway;
 mod procs;
 
 use client::*;
@@ -113,11 +114,14 @@ fn main() {
     } else if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
             "serval-bench: floor, warm, cold-start and throughput figures of Serval's Lambda invoke path\n\n\
-             usage: serval-bench [--quick]\n\n\
+             usage: serval-bench [--quick]            the Lambda invoke path\n\
+                    serval-bench --gateway [--quick]  API Gateway against direct Invoke\n\n\
              env: SERVAL_BIN (default <target>/release/serval), RUST_ECHO_BIN (default <target>/release/bootstrap)\n\
              build first: cargo build --release --workspace"
         );
         Ok(())
+    } else if args.iter().any(|a| a == "--gateway") {
+        gateway::run_gateway(args.iter().any(|a| a == "--quick"))
     } else if let Some(bad) = args.iter().find(|a| *a != "--quick") {
         Err(format!("unknown argument {bad:?} (try --help)").into())
     } else {

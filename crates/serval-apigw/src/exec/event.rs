@@ -4,7 +4,7 @@
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use serval_wire::Response;
 
@@ -150,92 +150,179 @@ fn user_agent(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// The payload format 2.0 event.
-pub fn event_v2(inc: &Incoming, m: &Matched) -> Value {
-    let mut headers = Map::new();
-    let mut cookies: Vec<Value> = Vec::new();
-    for (name, value) in inc.headers {
-        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        if name == http::header::COOKIE {
-            cookies.extend(
-                v.split(';')
-                    .map(|c| c.trim())
-                    .filter(|c| !c.is_empty())
-                    .map(|c| Value::String(c.to_string())),
-            );
-            continue;
-        }
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&v);
+/// Headers of a 2.0 event: lower-case names, repeated values joined with
+/// commas, `cookie` left out (it has its own field).
+struct HeadersV2<'a>(&'a HeaderMap);
+
+impl Serialize for HeadersV2<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for name in self.0.keys() {
+            if name == http::header::COOKIE {
+                continue;
             }
-            _ => {
-                headers.insert(name.as_str().to_string(), Value::String(v));
+            let mut all = self.0.get_all(name).iter();
+            let first = all.next().map(|v| String::from_utf8_lossy(v.as_bytes()));
+            match (first, all.next()) {
+                (Some(v), None) => map.serialize_entry(name.as_str(), &v)?,
+                (Some(v), Some(second)) => {
+                    let mut joined = v.into_owned();
+                    for x in std::iter::once(second).chain(all) {
+                        joined.push(',');
+                        joined.push_str(&String::from_utf8_lossy(x.as_bytes()));
+                    }
+                    map.serialize_entry(name.as_str(), &joined)?;
+                }
+                (None, _) => {}
             }
         }
+        map.end()
     }
-    let mut query = Map::new();
-    for (k, v) in query_pairs(inc.query) {
-        match query.get_mut(&k) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&v);
-            }
-            _ => {
-                query.insert(k, Value::String(v));
+}
+
+/// Query parameters of a 2.0 event: repeated values joined with commas.
+struct QueryV2(Vec<(String, String)>);
+
+impl Serialize for QueryV2 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut merged: Vec<(&str, String)> = Vec::with_capacity(self.0.len());
+        for (k, v) in &self.0 {
+            match merged.iter_mut().find(|(mk, _)| *mk == k.as_str()) {
+                Some((_, existing)) => {
+                    existing.push(',');
+                    existing.push_str(v);
+                }
+                None => merged.push((k, v.clone())),
             }
         }
+        let mut map = s.serialize_map(Some(merged.len()))?;
+        for (k, v) in &merged {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
+}
+
+/// Path parameters or stage variables as a JSON object.
+struct Pairs<'a>(&'a [(String, String)]);
+
+impl Serialize for Pairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpV2<'a> {
+    method: &'a str,
+    path: &'a str,
+    protocol: &'static str,
+    source_ip: &'a str,
+    user_agent: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextV2<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<&'a Value>,
+    domain_name: &'a str,
+    domain_prefix: &'a str,
+    http: HttpV2<'a>,
+    request_id: &'a str,
+    route_key: &'a str,
+    stage: &'a str,
+    time: String,
+    time_epoch: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventV2<'a> {
+    version: &'static str,
+    route_key: &'a str,
+    raw_path: &'a str,
+    raw_query_string: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cookies: Option<Vec<&'a str>>,
+    headers: HeadersV2<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_string_parameters: Option<QueryV2>,
+    request_context: ContextV2<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_parameters: Option<Pairs<'a>>,
+    is_base64_encoded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage_variables: Option<&'a std::collections::BTreeMap<String, String>>,
+}
+
+fn with_event_v2<R>(inc: &Incoming, m: &Matched, f: impl FnOnce(&EventV2) -> R) -> R {
+    let cookies: Vec<&str> = inc
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let query = query_pairs(inc.query);
     let (body, b64) = body_field(inc.body, inc.headers, &[]);
-    let domain_prefix = inc.domain_name.split('.').next().unwrap_or("").to_string();
-    let mut ctx = serde_json::json!({
-        "accountId": inc.account_id,
-        "apiId": inc.api_id,
-        "domainName": inc.domain_name,
-        "domainPrefix": domain_prefix,
-        "http": {
-            "method": inc.method,
-            "path": inc.raw_path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": inc.source_ip,
-            "userAgent": user_agent(inc.headers),
+    let ua = inc
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ev = EventV2 {
+        version: "2.0",
+        route_key: m.route_key,
+        raw_path: inc.raw_path,
+        raw_query_string: inc.query,
+        cookies: (!cookies.is_empty()).then_some(cookies),
+        headers: HeadersV2(inc.headers),
+        query_string_parameters: (!query.is_empty()).then_some(QueryV2(query)),
+        request_context: ContextV2 {
+            account_id: inc.account_id,
+            api_id: inc.api_id,
+            authorizer: m.authorizer.as_ref(),
+            domain_name: &inc.domain_name,
+            domain_prefix: inc.domain_name.split('.').next().unwrap_or(""),
+            http: HttpV2 {
+                method: inc.method,
+                path: inc.raw_path,
+                protocol: "HTTP/1.1",
+                source_ip: &inc.source_ip,
+                user_agent: ua,
+            },
+            request_id: inc.request_id,
+            route_key: m.route_key,
+            stage: inc.stage,
+            time: serval_core::time::clf(inc.time_ms),
+            time_epoch: inc.time_ms,
         },
-        "requestId": inc.request_id,
-        "routeKey": m.route_key,
-        "stage": inc.stage,
-        "time": serval_core::time::clf(inc.time_ms),
-        "timeEpoch": inc.time_ms,
-    });
-    if let Some(a) = &m.authorizer {
-        ctx["authorizer"] = a.clone();
-    }
-    let mut ev = serde_json::json!({
-        "version": "2.0",
-        "routeKey": m.route_key,
-        "rawPath": inc.raw_path,
-        "rawQueryString": inc.query,
-        "headers": headers,
-        "requestContext": ctx,
-        "isBase64Encoded": b64,
-    });
-    let o = ev.as_object_mut().expect("object literal");
-    if !cookies.is_empty() {
-        o.insert("cookies".into(), Value::Array(cookies));
-    }
-    if !query.is_empty() {
-        o.insert("queryStringParameters".into(), Value::Object(query));
-    }
-    if !body.is_null() {
-        o.insert("body".into(), body);
-    }
-    if !m.path_params.is_empty() {
-        o.insert("pathParameters".into(), params_object(m.path_params));
-    }
-    if !m.stage_variables.is_empty() {
-        o.insert("stageVariables".into(), vars_object(m.stage_variables));
-    }
-    ev
+        body: (!body.is_null()).then_some(body),
+        path_parameters: (!m.path_params.is_empty()).then_some(Pairs(m.path_params)),
+        is_base64_encoded: b64,
+        stage_variables: (!m.stage_variables.is_empty()).then_some(m.stage_variables),
+    };
+    f(&ev)
+}
+
+/// The payload format 2.0 event, serialized (the request path).
+pub fn event_v2_bytes(inc: &Incoming, m: &Matched) -> Vec<u8> {
+    with_event_v2(inc, m, |ev| serde_json::to_vec(ev).unwrap_or_default())
+}
+
+/// The payload format 2.0 event as a value (for authorizers, which extend it).
+pub fn event_v2(inc: &Incoming, m: &Matched) -> Value {
+    with_event_v2(inc, m, |ev| serde_json::to_value(ev).unwrap_or_default())
 }
 
 /// The payload format 1.0 event (REST APIs, and HTTP APIs set to 1.0).
@@ -381,7 +468,7 @@ pub fn map_response(payload: &[u8], v2: bool) -> Result<Response, Malformed> {
         }
         let body = match &value {
             Value::String(s) => s.clone().into_bytes(),
-            v => serde_json::to_vec(v).unwrap_or_default(),
+            _ => payload.to_vec(),
         };
         return Ok(Response::bytes(200, "application/json", Bytes::from(body)));
     }

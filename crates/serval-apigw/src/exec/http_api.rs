@@ -252,11 +252,11 @@ impl ApiGateway {
         let mut resp = match integration.integration_type.as_str() {
             "AWS_PROXY" => {
                 let v2 = integration.payload_format_version == "2.0";
-                let ev = if v2 {
-                    event::event_v2(&inc, &m)
+                let payload = Bytes::from(if v2 {
+                    event::event_v2_bytes(&inc, &m)
                 } else {
-                    event::event_v1(&inc, &m, &[])
-                };
+                    serde_json::to_vec(&event::event_v1(&inc, &m, &[])).unwrap_or_default()
+                });
                 let function = integration
                     .integration_uri
                     .as_deref()
@@ -275,7 +275,6 @@ impl ApiGateway {
                         &entry.path
                     }
                 );
-                let payload = Bytes::from(serde_json::to_vec(&ev).unwrap_or_default());
                 match self
                     .call_lambda(
                         &api.account,

@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod lambda_auth;
 pub mod limits;
 pub mod proxy;
+pub mod urls;
 
 use crate::v2::model::Cors;
 use bytes::Bytes;
@@ -152,7 +153,7 @@ impl crate::ApiGateway {
                 }
                 message(404, "Not Found")
             }
-            Some(Address::FunctionUrl { .. }) => message(404, "Not Found"),
+            Some(Address::FunctionUrl { url_id }) => self.serve_function_url(&url_id, req).await,
             None => message(404, "Not Found"),
         }
     }
