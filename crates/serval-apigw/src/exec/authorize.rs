@@ -34,7 +34,9 @@ impl ApiGateway {
                 .custom_authorize(api, stage, entry, inc, params)
                 .await
                 .map(Some),
-            "AWS_IAM" => iam_identity(inc).map(Some),
+            "AWS_IAM" => iam_identity(inc)
+                .map(Some)
+                .ok_or_else(|| message(403, "Forbidden")),
             _ => Ok(None),
         }
     }
@@ -127,7 +129,7 @@ impl ApiGateway {
 
 /// AWS_IAM routes: a SigV4-signed request is accepted (signatures are not
 /// verified yet) and described as API Gateway describes the caller.
-fn iam_identity(inc: &Incoming<'_>) -> Result<Value, Response> {
+fn iam_identity(inc: &Incoming<'_>) -> Option<Value> {
     let auth = inc
         .headers
         .get("authorization")
@@ -138,10 +140,10 @@ fn iam_identity(inc: &Incoming<'_>) -> Result<Value, Response> {
         .and_then(|r| r.split("Credential=").nth(1))
         .and_then(|c| c.split('/').next())
     else {
-        return Err(message(403, "Forbidden"));
+        return None;
     };
     let account = serval_core::RequestContext::account_for_key(cred);
-    Ok(json!({
+    Some(json!({
         "iam": {
             "accessKey": cred,
             "accountId": account,
