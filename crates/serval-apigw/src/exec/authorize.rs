@@ -135,13 +135,10 @@ fn iam_identity(inc: &Incoming<'_>) -> Option<Value> {
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(cred) = auth
+    let cred = auth
         .strip_prefix("AWS4-HMAC-SHA256")
         .and_then(|r| r.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').next())
-    else {
-        return None;
-    };
+        .and_then(|c| c.split('/').next())?;
     let account = serval_core::RequestContext::account_for_key(cred);
     Some(json!({
         "iam": {
