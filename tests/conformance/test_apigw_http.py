@@ -360,3 +360,27 @@ def test_lambda_request_authorizer(serval, apigw2, apigw_fn, authorizer_fn):
         assert json.loads(body)["requestContext"]["authorizer"]["iam"]["accountId"] == "123456789012"
     finally:
         apigw2.delete_api(ApiId=api_id)
+
+
+def test_access_logs(serval, apigw2, quick_api):
+    import urllib.parse
+    from serval_harness import wait_until
+    api_id = quick_api["ApiId"]
+    group = f"/serval-tests/access/{api_id}"
+    apigw2.update_stage(ApiId=api_id, StageName="$default", AccessLogSettings={
+        "DestinationArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}",
+        "Format": '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",'
+                  '"method":"$context.httpMethod","routeKey":"$context.routeKey",'
+                  '"status":"$context.status","len":"$context.responseLength"}'})
+    status, headers, _ = call(serval, api_id, "GET", "/logged?mode=plain")
+    assert status == 200
+
+    def lines():
+        q = urllib.parse.urlencode({"group": group})
+        _, _, body = http_call(serval, "GET", f"/_serval/logs?{q}")
+        return [json.loads(e["message"]) for e in json.loads(body)["events"]]
+
+    wait_until(lambda: lines(), timeout=10, message="access log line")
+    line = lines()[0]
+    assert line == {"requestId": headers["apigw-requestid"], "ip": "127.0.0.1", "method": "GET",
+                    "routeKey": "$default", "status": "200", "len": "18"}

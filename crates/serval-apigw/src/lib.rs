@@ -13,7 +13,7 @@ pub mod v2;
 
 use crate::error::Result;
 use crate::table::Table;
-use serval_core::{AwsError, Clock, Invoker, RequestContext, SystemClock};
+use serval_core::{AwsError, Clock, Invoker, LogSink, RequestContext, SystemClock};
 use serval_store::Store;
 use serval_wire::{Protocol, Request, Service, ServiceFuture};
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub struct ApigwConfig {
 pub struct ApiGateway {
     pub(crate) http_apis: Table<v2::model::HttpApi>,
     pub(crate) invoker: Arc<dyn Invoker>,
+    pub(crate) logs: Option<Arc<dyn LogSink>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) config: ApigwConfig,
     pub(crate) exec: exec::Exec,
@@ -48,15 +49,17 @@ pub(crate) fn new_id(n: usize) -> String {
 }
 
 impl ApiGateway {
-    /// Loads every API from the store.
+    /// Loads every API from the store. Access logs go to `logs`.
     pub fn start(
         store: Store,
         invoker: Arc<dyn Invoker>,
+        logs: Option<Arc<dyn LogSink>>,
         config: ApigwConfig,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             http_apis: Table::load(store.clone(), "v2api")?,
             invoker,
+            logs,
             clock: Arc::new(SystemClock),
             config,
             exec: exec::Exec::new(),

@@ -70,3 +70,17 @@ pub trait Invoker: Send + Sync + 'static {
     /// The function URL with this id (the host label before `.lambda-url.`).
     fn function_url(&self, url_id: &str) -> Option<FunctionUrlTarget>;
 }
+
+/// Where services write log events (CloudWatch Logs groups and streams);
+/// implemented by the service that owns logs, handed out by the binary.
+pub trait LogSink: Send + Sync + 'static {
+    /// Appends `(epoch millis, message)` events to a stream of a group.
+    fn append(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: &[(u64, String)],
+    );
+}

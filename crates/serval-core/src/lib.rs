@@ -10,7 +10,7 @@ pub mod time;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{AwsError, ErrorKind};
-pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker};
+pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
 
 /// The account used when the access key id is not a 12-digit number.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";

@@ -69,3 +69,19 @@ impl Invoker for LambdaInvoker {
         None
     }
 }
+
+/// Lambda's log store as other services write to it (API Gateway access logs).
+pub struct LambdaLogSink(pub Arc<Lambda>);
+
+impl serval_core::LogSink for LambdaLogSink {
+    fn append(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: &[(u64, String)],
+    ) {
+        self.0.logs.append(account, region, group, stream, events);
+    }
+}

@@ -147,6 +147,18 @@ impl Lambda {
         )
     }
 
+    /// Log events of any log group (API Gateway access logs, ...).
+    pub fn read_log_group(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> (Vec<logs::LogEvent>, Option<String>) {
+        self.logs.read(account, region, group, after, limit)
+    }
+
     /// Reads an existing function (`ResourceNotFoundException` otherwise).
     pub(crate) fn read_function<T>(
         &self,

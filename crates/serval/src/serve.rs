@@ -158,6 +158,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let apigw = serval_apigw::ApiGateway::start(
         store.clone(),
         Arc::new(serval_lambda::invoker::LambdaInvoker(lambda.clone())),
+        Some(Arc::new(serval_lambda::invoker::LambdaLogSink(
+            lambda.clone(),
+        ))),
         serval_apigw::ApigwConfig { port: addr.port() },
     )
     .map_err(|e| anyhow::anyhow!("starting api gateway: {e}"))?;
@@ -248,6 +251,21 @@ fn internal(
                     Response::json(404, &serde_json::json!({"message": "no such code package"}))
                 }
             }
+        }
+        ["_serval", "logs"] => {
+            let Some(group) = req.query_param("group") else {
+                return Response::json(400, &serde_json::json!({"message": "group is required"}));
+            };
+            let account = req
+                .query_param("account")
+                .unwrap_or_else(|| serval_core::DEFAULT_ACCOUNT.to_string());
+            let region = req
+                .query_param("region")
+                .unwrap_or_else(|| serval_core::DEFAULT_REGION.to_string());
+            let after = req.query_param("after");
+            let (events, next) =
+                lambda.read_log_group(&account, &region, &group, after.as_deref(), 1_000);
+            Response::json(200, &serde_json::json!({ "events": events, "next": next }))
         }
         ["_serval", "logs", function] => {
             let account = req

@@ -1,6 +1,7 @@
 //! Serving HTTP APIs: stage selection, route matching, throttling,
 //! authorization and the Lambda and HTTP proxy integrations.
 
+use super::access_log::{self, render, Done, Trace};
 use super::event::{self, Incoming};
 use super::{cors_headers, message, preflight, CallFailure};
 use crate::routing::RouteTable;
@@ -133,10 +134,40 @@ impl ApiGateway {
         req: Request,
     ) -> Response {
         let request_id = serval_core::ids::random_hex(8);
+        let started = std::time::Instant::now();
+        let time_ms = self.clock.now_millis();
+        let mut trace = Trace::default();
         let mut resp = self
-            .serve_http_api_inner(&api, explicit_stage, path, &req, &request_id)
+            .serve_http_api_inner(&api, explicit_stage, path, &req, &request_id, &mut trace)
             .await;
         resp.set_header("apigw-requestid", &request_id);
+        if let Some((group, format)) = &trace.destination {
+            let done = Done {
+                request_id: &request_id,
+                source_ip: &source_ip(&req),
+                user_agent: req.header("user-agent").unwrap_or(""),
+                time_ms,
+                method: req.method.as_str(),
+                path: &req.path,
+                status: resp.status.as_u16(),
+                response_length: resp.body.len(),
+                latency_ms: started.elapsed().as_millis() as u64,
+                api_id: &api.api.api_id,
+                account_id: &api.account,
+                domain_name: &req.host().unwrap_or_default(),
+            };
+            let line = render(format, &trace, &done);
+            if let Some(logs) = &self.logs {
+                let stream = format!("{}_{}", api.api.api_id, trace.stage);
+                logs.append(
+                    &api.account,
+                    &api.region,
+                    group,
+                    &stream,
+                    &[(time_ms, line)],
+                );
+            }
+        }
         resp
     }
 
@@ -147,6 +178,7 @@ impl ApiGateway {
         path: String,
         req: &Request,
         request_id: &str,
+        trace: &mut Trace,
     ) -> Response {
         if api.api.disable_execute_api_endpoint {
             return message(403, "Forbidden");
@@ -181,6 +213,11 @@ impl ApiGateway {
                 }
             }
         };
+        trace.stage = stage.stage_name.clone();
+        trace.destination = stage.access_log_settings.as_ref().and_then(|a| {
+            let group = access_log::group_of(a.destination_arn.as_deref()?)?;
+            Some((group, a.format.clone()?))
+        });
         let Some(deployment) = stage.deployment_id.as_deref() else {
             return message(404, "Not Found");
         };
@@ -199,6 +236,8 @@ impl ApiGateway {
             return message(404, "Not Found");
         };
         let entry = &compiled.routes[*found.value];
+        trace.route_key = entry.route.route_key.clone();
+        trace.resource_path = entry.path.clone();
         let settings = stage
             .route_settings
             .get(&entry.route.route_key)
@@ -275,7 +314,8 @@ impl ApiGateway {
                         &entry.path
                     }
                 );
-                match self
+                let called = std::time::Instant::now();
+                let result = self
                     .call_lambda(
                         &api.account,
                         &api.region,
@@ -284,17 +324,33 @@ impl ApiGateway {
                         timeout,
                         source_arn,
                     )
-                    .await
-                {
+                    .await;
+                trace.integration_latency = Some(called.elapsed().as_millis() as u64);
+                match result {
                     Ok(out) if out.function_error.is_none() => {
-                        event::map_response(&out.payload, v2)
-                            .unwrap_or_else(|_| message(500, "Internal Server Error"))
+                        trace.integration_status = Some(200);
+                        event::map_response(&out.payload, v2).unwrap_or_else(|_| {
+                            trace.error = Some("Malformed Lambda proxy response".into());
+                            message(500, "Internal Server Error")
+                        })
                     }
-                    Ok(_) => message(500, "Internal Server Error"),
-                    Err(CallFailure::Timeout) => message(504, "Gateway Timeout"),
-                    Err(CallFailure::Throttled) => message(429, "Too Many Requests"),
+                    Ok(_) => {
+                        trace.integration_status = Some(200);
+                        trace.error = Some("The Lambda function returned an error".into());
+                        message(500, "Internal Server Error")
+                    }
+                    Err(CallFailure::Timeout) => {
+                        trace.error = Some("Integration timeout".into());
+                        message(504, "Gateway Timeout")
+                    }
+                    Err(CallFailure::Throttled) => {
+                        trace.integration_status = Some(429);
+                        trace.error = Some("Lambda throttled the invocation".into());
+                        message(429, "Too Many Requests")
+                    }
                     Err(CallFailure::Failed(e)) => {
                         tracing::debug!(error = %e, "lambda integration failed");
+                        trace.error = Some(e.message);
                         message(500, "Internal Server Error")
                     }
                 }

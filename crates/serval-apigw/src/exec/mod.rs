@@ -2,6 +2,7 @@
 //! matches its route, authorizes it, runs the integration and maps the
 //! answer, as API Gateway does.
 
+pub mod access_log;
 pub mod authorize;
 pub mod event;
 pub mod http_api;
