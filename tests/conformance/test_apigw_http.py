@@ -69,6 +69,22 @@ def test_event_2_0_shape(serval, quick_api):
     assert rc["domainName"] == host(api_id) and rc["domainPrefix"] == api_id
     assert isinstance(rc["timeEpoch"], int) and "+0000" in rc["time"]
     assert "pathParameters" not in ev and "stageVariables" not in ev
+    assert ev["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert ev["headers"]["x-forwarded-proto"] == "http"
+    assert ev["headers"]["x-forwarded-port"] == str(serval.port)
+    assert ev["headers"]["x-amzn-trace-id"].startswith("Root=1-")
+
+
+def test_payload_limits(serval, quick_api):
+    api_id = quick_api["ApiId"]
+    status, _, body = call(serval, api_id, "POST", "/big", body=b"x" * (7 * 1024 * 1024),
+                           headers={"Content-Type": "text/plain"})
+    assert status == 413 and json.loads(body) == {"message": "Request Entity Too Large"}
+    status, _, _ = call(serval, api_id, "POST", "/big", body=b"x" * (11 * 1024 * 1024),
+                        headers={"Content-Type": "text/plain"})
+    assert status == 413
+    # The gateway is still serving.
+    assert call(serval, api_id, "GET", "/?mode=plain")[0] == 200
 
 
 def test_path_addressing_and_binary_bodies(serval, quick_api):

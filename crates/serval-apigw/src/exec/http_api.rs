@@ -251,16 +251,18 @@ impl ApiGateway {
         ) {
             return message(429, "Too Many Requests");
         }
+        let now = self.clock.now_millis();
+        let headers = super::forwarded_headers(req, self.config.port, now);
         let inc = Incoming {
             method,
             raw_path,
             path: &rest,
             query: &req.query,
-            headers: &req.headers,
+            headers: &headers,
             body: &req.body,
             source_ip: super::http_api::source_ip(req),
             request_id,
-            time_ms: self.clock.now_millis(),
+            time_ms: now,
             domain_name: req.host().unwrap_or_default(),
             account_id: &api.account,
             api_id: &api.api.api_id,
@@ -342,6 +344,10 @@ impl ApiGateway {
                     Err(CallFailure::Timeout) => {
                         trace.error = Some("Integration timeout".into());
                         message(504, "Gateway Timeout")
+                    }
+                    Err(CallFailure::TooLarge) => {
+                        trace.error = Some("Request payload is too large for Lambda".into());
+                        message(413, "Request Entity Too Large")
                     }
                     Err(CallFailure::Throttled) => {
                         trace.integration_status = Some(429);

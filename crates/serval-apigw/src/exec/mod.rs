@@ -20,6 +20,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+/// The largest request body API Gateway accepts (10 MB).
+pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
+
 /// Where a data-plane request is going.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
@@ -89,6 +92,38 @@ pub fn address(req: &Request) -> Option<Address> {
     None
 }
 
+/// The request's headers as an integration sees them: API Gateway adds
+/// `x-forwarded-for` (the client address appended), `x-forwarded-port`,
+/// `x-forwarded-proto` and an `x-amzn-trace-id`.
+pub fn forwarded_headers(req: &Request, port: u16, time_ms: u64) -> http::HeaderMap {
+    use http::HeaderValue;
+    let mut h = req.headers.clone();
+    let ip = req
+        .remote_addr
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    let xff = match h.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        h.insert("x-forwarded-for", v);
+    }
+    h.insert("x-forwarded-port", HeaderValue::from(port));
+    h.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if !h.contains_key("x-amzn-trace-id") {
+        let trace = format!(
+            "Root=1-{:08x}-{}",
+            time_ms / 1000,
+            serval_core::ids::random_hex(12)
+        );
+        if let Ok(v) = HeaderValue::from_str(&trace) {
+            h.insert("x-amzn-trace-id", v);
+        }
+    }
+    h
+}
+
 /// A `{"message": ...}` answer, as the gateway gives its own errors.
 pub fn message(status: u16, text: &str) -> Response {
     Response::json(status, &serde_json::json!({ "message": text }))
@@ -100,6 +135,8 @@ pub enum CallFailure {
     Timeout,
     /// Lambda throttled the invocation.
     Throttled,
+    /// The event is larger than Lambda accepts.
+    TooLarge,
     /// Anything else (function missing, Serval failure).
     Failed(AwsError),
 }
@@ -143,6 +180,9 @@ impl Exec {
 impl crate::ApiGateway {
     /// Serves one data-plane request.
     pub(crate) async fn execute(&self, ctx: serval_core::RequestContext, req: Request) -> Response {
+        if req.body.len() > MAX_PAYLOAD {
+            return message(413, "Request Entity Too Large");
+        }
         match address(&req) {
             Some(Address::Api {
                 api_id,
@@ -182,6 +222,7 @@ impl crate::ApiGateway {
             Err(_) => Err(CallFailure::Timeout),
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) if e.status == 429 => Err(CallFailure::Throttled),
+            Ok(Err(e)) if e.status == 413 => Err(CallFailure::TooLarge),
             Ok(Err(e)) => Err(CallFailure::Failed(e)),
         }
     }

@@ -68,16 +68,18 @@ impl ApiGateway {
         }
         let request_id = serval_core::ids::uuid_v4();
         let no_vars = BTreeMap::new();
+        let now = self.clock.now_millis();
+        let headers = super::forwarded_headers(&req, self.config.port, now);
         let inc = Incoming {
             method: req.method.as_str(),
             raw_path: &req.path,
             path: &req.path,
             query: &req.query,
-            headers: &req.headers,
+            headers: &headers,
             body: &req.body,
             source_ip: super::http_api::source_ip(&req),
             request_id: &request_id,
-            time_ms: self.clock.now_millis(),
+            time_ms: now,
             domain_name: req.host().unwrap_or_default(),
             account_id: &target.account_id,
             api_id: url_id,
@@ -114,6 +116,7 @@ impl ApiGateway {
                 .unwrap_or_else(|_| url_message(502, "Internal Server Error")),
             Ok(_) => url_message(502, "Internal Server Error"),
             Err(CallFailure::Throttled) => url_message(429, "Rate Exceeded."),
+            Err(CallFailure::TooLarge) => url_message(413, "Request Entity Too Large"),
             Err(CallFailure::Timeout) => url_message(504, "Gateway Timeout"),
             Err(CallFailure::Failed(e)) => {
                 tracing::debug!(error = %e, "function URL invoke failed");
