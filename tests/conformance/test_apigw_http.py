@@ -400,3 +400,76 @@ def test_access_logs(serval, apigw2, quick_api):
     line = lines()[0]
     assert line == {"requestId": headers["apigw-requestid"], "ip": "127.0.0.1", "method": "GET",
                     "routeKey": "$default", "status": "200", "len": "18"}
+
+
+@pytest.fixture
+def upstream():
+    """A small HTTP server that answers every request with what it received, as JSON."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            n = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(n).decode() if n else ""
+            doc = json.dumps({"method": self.command, "path": self.path, "body": body,
+                              "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("x-upstream", "yes")
+            self.send_header("content-length", str(len(doc)))
+            self.end_headers()
+            self.wfile.write(doc)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_http_proxy_integration(serval, apigw2, upstream):
+    api = apigw2.create_api(Name="proxy", ProtocolType="HTTP", Target=upstream)
+    api_id = api["ApiId"]
+    try:
+        status, headers, body = call(serval, api_id, "POST", "/a/b?x=1", body="hello",
+                                     headers={"X-Client": "c"})
+        assert status == 200, body
+        assert headers["x-upstream"] == "yes"
+        got = json.loads(body)
+        assert got["method"] == "POST" and got["path"] == "/a/b?x=1" and got["body"] == "hello"
+        assert got["headers"]["x-client"] == "c"
+        assert got["headers"]["x-forwarded-for"] == "127.0.0.1"
+
+        integ = apigw2.create_integration(
+            ApiId=api_id, IntegrationType="HTTP_PROXY", IntegrationMethod="ANY",
+            IntegrationUri=f"{upstream}/base/{{proxy}}", PayloadFormatVersion="1.0",
+            RequestParameters={"overwrite:header.x-added": "static-value",
+                               "append:querystring.q": "$request.header.x-client",
+                               "remove:header.x-drop": "''"},
+            ResponseParameters={"200": {"overwrite:statuscode": "202",
+                                        "append:header.x-mapped": "$response.header.x-upstream"}})
+        apigw2.create_route(ApiId=api_id, RouteKey="ANY /svc/{proxy+}",
+                            Target=f"integrations/{integ['IntegrationId']}")
+        status, headers, body = call(serval, api_id, "GET", "/svc/deep/path",
+                                     headers={"X-Client": "me", "X-Drop": "gone"})
+        assert status == 202, body
+        assert headers["x-mapped"] == "yes"
+        got = json.loads(body)
+        assert got["path"] == "/base/deep/path?q=me"
+        assert got["headers"]["x-added"] == "static-value"
+        assert "x-drop" not in got["headers"]
+    finally:
+        apigw2.delete_api(ApiId=api_id)
+    # An unreachable upstream is a 500, not a hang.
+    api_id = apigw2.create_api(Name="dead", ProtocolType="HTTP", Target="http://127.0.0.1:9")["ApiId"]
+    try:
+        status, _, body = call(serval, api_id, "GET", "/")
+        assert status == 500 and json.loads(body) == {"message": "Internal Server Error"}
+    finally:
+        apigw2.delete_api(ApiId=api_id)

@@ -2,7 +2,7 @@
 
 use super::event::{self, Incoming};
 use super::http_api::RouteEntry;
-use super::lambda_auth::{identity_value, AuthorizerCall};
+use super::lambda_auth::{identity_value, AuthorizerCall, Refusal};
 use super::message;
 use crate::v2::model::{HttpApi, Stage};
 use crate::ApiGateway;
@@ -110,7 +110,13 @@ impl ApiGateway {
                 arn,
                 simple: v2 && au.enable_simple_responses == Some(true),
             })
-            .await?;
+            .await
+            .map_err(|r| match r {
+                Refusal::Unauthorized => message(401, "Unauthorized"),
+                Refusal::Denied(_) => message(403, "Forbidden"),
+                Refusal::Failed => message(500, "Internal Server Error"),
+                Refusal::Throttled => message(429, "Too Many Requests"),
+            })?;
         let v2_integration = entry
             .integration
             .as_ref()

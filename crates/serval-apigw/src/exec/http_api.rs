@@ -3,6 +3,7 @@
 
 use super::access_log::{self, render, Done, Trace};
 use super::event::{self, Incoming};
+use super::mapping;
 use super::{cors_headers, message, preflight, CallFailure};
 use crate::routing::RouteTable;
 use crate::v2::model::{Authorizer, Cors, HttpApi, Integration, Route, RouteSettings, Stage};
@@ -362,7 +363,7 @@ impl ApiGateway {
                 }
             }
             "HTTP_PROXY" => {
-                self.http_proxy(integration, entry, &found.params, req, &rest, timeout)
+                self.http_proxy(integration, entry, &found.params, &inc, stage, req, timeout)
                     .await
             }
             _ => message(500, "Internal Server Error"),
@@ -399,15 +400,23 @@ impl ApiGateway {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn http_proxy(
         &self,
         integration: &Integration,
         entry: &RouteEntry,
         params: &[(String, String)],
+        inc: &Incoming<'_>,
+        stage: &Stage,
         req: &Request,
-        rest: &str,
         timeout: Duration,
     ) -> Response {
+        let out = mapping::map_request(
+            integration.request_parameters.as_ref(),
+            inc,
+            params,
+            &stage.stage_variables,
+        );
         let mut url = integration.integration_uri.clone().unwrap_or_default();
         let mut substituted = false;
         for (k, v) in params {
@@ -418,12 +427,24 @@ impl ApiGateway {
                 substituted = true;
             }
         }
-        if !substituted && entry.path == "$default" {
-            url = format!("{}{}", url.trim_end_matches('/'), rest);
+        if let Some(path) = &out.path {
+            let base = match url
+                .find("://")
+                .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+            {
+                Some(cut) => url[..cut].to_string(),
+                None => url.clone(),
+            };
+            url = format!("{base}/{}", path.trim_start_matches('/'));
+        } else if !substituted && entry.path == "$default" {
+            url = format!("{}{}", url.trim_end_matches('/'), inc.path);
         }
-        if !req.query.is_empty() {
+        if !out.query.is_empty() {
+            let q: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(out.query.iter())
+                .finish();
             url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&req.query);
+            url.push_str(&q);
         }
         let method = match integration.integration_method.as_deref() {
             None | Some("ANY") => req.method.clone(),
@@ -431,24 +452,24 @@ impl ApiGateway {
                 http::Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| req.method.clone())
             }
         };
-        let mut headers = req.headers.clone();
-        if let Some(ip) = req.remote_addr {
-            let _ = ip;
-        }
-        headers.insert(
-            "x-forwarded-for",
-            http::HeaderValue::from_str(&source_ip(req))
-                .unwrap_or(http::HeaderValue::from_static("127.0.0.1")),
-        );
         match self
             .exec
             .http
-            .send(method, &url, &headers, req.body.clone(), timeout)
+            .send(method, &url, &out.headers, req.body.clone(), timeout)
             .await
         {
             Ok(up) => {
-                let mut r = Response::empty(up.status);
-                r.headers = up.headers;
+                let mut status = up.status;
+                let mut headers = up.headers;
+                mapping::map_response(
+                    integration.response_parameters.as_ref(),
+                    &mut status,
+                    &mut headers,
+                    inc,
+                    &stage.stage_variables,
+                );
+                let mut r = Response::empty(status);
+                r.headers = headers;
                 r.body = up.body;
                 r
             }

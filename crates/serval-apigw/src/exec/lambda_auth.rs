@@ -4,12 +4,10 @@
 
 use super::event::{self, Incoming};
 use super::limits::AuthDecision;
-use super::message;
 use super::CallFailure;
 use crate::ApiGateway;
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use serval_wire::Response;
 use std::time::Duration;
 
 /// How long an authorizer function may take.
@@ -50,10 +48,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// What a policy says about one ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// An Allow matched and no Deny did.
+    Allow,
+    /// Nothing matched.
+    ImplicitDeny,
+    /// A Deny matched.
+    ExplicitDeny,
+}
+
 /// Evaluates an authorizer's policy document for `execute-api:Invoke` on
 /// `arn`: an explicit Deny wins, then any Allow; nothing matching denies.
 /// `None` when the document is malformed.
-pub fn policy_allows(doc: &Value, arn: &str) -> Option<bool> {
+pub fn policy_verdict(doc: &Value, arn: &str) -> Option<Verdict> {
     let statements = match doc.get("Statement")? {
         Value::Array(a) => a.clone(),
         s @ Value::Object(_) => vec![s.clone()],
@@ -71,12 +80,29 @@ pub fn policy_allows(doc: &Value, arn: &str) -> Option<bool> {
             continue;
         }
         match effect {
-            "Deny" => return Some(false),
+            "Deny" => return Some(Verdict::ExplicitDeny),
             "Allow" => allowed = true,
             _ => return None,
         }
     }
-    Some(allowed)
+    Some(if allowed {
+        Verdict::Allow
+    } else {
+        Verdict::ImplicitDeny
+    })
+}
+
+/// Why an authorizer refused a request; each API type words it its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No or unacceptable identity (401).
+    Unauthorized,
+    /// The authorizer denied (403); `true` for an explicit Deny statement.
+    Denied(bool),
+    /// The authorizer failed or answered something unreadable (500).
+    Failed,
+    /// Lambda throttled the authorizer (429).
+    Throttled,
 }
 
 /// The value of an identity source expression for this request
@@ -163,7 +189,7 @@ impl ApiGateway {
     pub(crate) async fn lambda_authorize(
         &self,
         call: AuthorizerCall<'_>,
-    ) -> Result<(Option<String>, Map<String, Value>), Response> {
+    ) -> Result<(Option<String>, Map<String, Value>), Refusal> {
         let cache_key = (!call.identity.is_empty()).then(|| {
             format!(
                 "{}/{}/{}",
@@ -197,12 +223,12 @@ impl ApiGateway {
                 };
                 Ok((principal, ctx))
             }
-            AuthDecision::Deny => Err(message(403, "Forbidden")),
-            AuthDecision::Unauthorized => Err(message(401, "Unauthorized")),
+            AuthDecision::Deny(explicit) => Err(Refusal::Denied(explicit)),
+            AuthDecision::Unauthorized => Err(Refusal::Unauthorized),
         }
     }
 
-    async fn run_authorizer(&self, call: &AuthorizerCall<'_>) -> Result<AuthDecision, Response> {
+    async fn run_authorizer(&self, call: &AuthorizerCall<'_>) -> Result<AuthDecision, Refusal> {
         let function = crate::v2::ops::lambda_target(call.uri).unwrap_or(call.uri);
         let payload = Bytes::from(serde_json::to_vec(&call.event).unwrap_or_default());
         let source_arn = call.arn.clone();
@@ -224,29 +250,30 @@ impl ApiGateway {
                 if msg.get("errorMessage").and_then(|m| m.as_str()) == Some("Unauthorized") {
                     return Ok(AuthDecision::Unauthorized);
                 }
-                return Err(message(500, "Internal Server Error"));
+                return Err(Refusal::Failed);
             }
-            Err(CallFailure::Throttled) => return Err(message(429, "Too Many Requests")),
-            Err(_) => return Err(message(500, "Internal Server Error")),
+            Err(CallFailure::Throttled) => return Err(Refusal::Throttled),
+            Err(_) => return Err(Refusal::Failed),
         };
         let answer: Value = match serde_json::from_slice(&out.payload) {
             Ok(v @ Value::Object(_)) => v,
-            _ => return Err(message(500, "Internal Server Error")),
+            _ => return Err(Refusal::Failed),
         };
         if call.simple {
             return match answer.get("isAuthorized") {
                 Some(Value::Bool(true)) => Ok(AuthDecision::Allow(answer)),
-                Some(Value::Bool(false)) => Ok(AuthDecision::Deny),
-                _ => Err(message(500, "Internal Server Error")),
+                Some(Value::Bool(false)) => Ok(AuthDecision::Deny(false)),
+                _ => Err(Refusal::Failed),
             };
         }
         let Some(doc) = answer.get("policyDocument") else {
-            return Err(message(500, "Internal Server Error"));
+            return Err(Refusal::Failed);
         };
-        match policy_allows(doc, &call.arn) {
-            Some(true) => Ok(AuthDecision::Allow(answer)),
-            Some(false) => Ok(AuthDecision::Deny),
-            None => Err(message(500, "Internal Server Error")),
+        match policy_verdict(doc, &call.arn) {
+            Some(Verdict::Allow) => Ok(AuthDecision::Allow(answer)),
+            Some(Verdict::ImplicitDeny) => Ok(AuthDecision::Deny(false)),
+            Some(Verdict::ExplicitDeny) => Ok(AuthDecision::Deny(true)),
+            None => Err(Refusal::Failed),
         }
     }
 }
@@ -271,15 +298,15 @@ mod tests {
     fn policies() {
         let arn = "arn:aws:execute-api:us-east-1:1:abc/prod/GET/pets";
         let allow = serde_json::json!({"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"arn:aws:execute-api:us-east-1:1:abc/*"}]});
-        assert_eq!(policy_allows(&allow, arn), Some(true));
+        assert_eq!(policy_verdict(&allow, arn), Some(Verdict::Allow));
         let deny = serde_json::json!({"Statement":[
             {"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"},
             {"Action":["execute-api:*"],"Effect":"Deny","Resource":[arn]}]});
-        assert_eq!(policy_allows(&deny, arn), Some(false));
+        assert_eq!(policy_verdict(&deny, arn), Some(Verdict::ExplicitDeny));
         let other = serde_json::json!({"Statement":[{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"arn:aws:execute-api:us-east-1:1:zzz/*"}]});
-        assert_eq!(policy_allows(&other, arn), Some(false));
+        assert_eq!(policy_verdict(&other, arn), Some(Verdict::ImplicitDeny));
         assert_eq!(
-            policy_allows(&serde_json::json!({"Statement": 3}), arn),
+            policy_verdict(&serde_json::json!({"Statement": 3}), arn),
             None
         );
     }

@@ -67,8 +67,8 @@ impl Throttles {
 pub enum AuthDecision {
     /// Allowed, with the context the integration sees.
     Allow(Value),
-    /// Denied (403).
-    Deny,
+    /// Denied (403); `true` when a policy statement denied explicitly.
+    Deny(bool),
     /// Not authenticated (401).
     Unauthorized,
 }

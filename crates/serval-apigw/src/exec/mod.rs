@@ -9,6 +9,7 @@ pub mod http_api;
 pub mod jwt;
 pub mod lambda_auth;
 pub mod limits;
+pub mod mapping;
 pub mod proxy;
 pub mod urls;
 
