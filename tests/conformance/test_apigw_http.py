@@ -473,3 +473,79 @@ def test_http_proxy_integration(serval, apigw2, upstream):
         assert status == 500 and json.loads(body) == {"message": "Internal Server Error"}
     finally:
         apigw2.delete_api(ApiId=api_id)
+
+
+def test_import_export_openapi(serval, apigw2, apigw_fn, authorizer_fn):
+    doc = f"""
+openapi: 3.0.1
+info:
+  title: imported
+  version: "3"
+x-amazon-apigateway-cors:
+  allowOrigins: ["*"]
+  allowMethods: [GET]
+components:
+  securitySchemes:
+    lam:
+      type: apiKey
+      name: Authorization
+      in: header
+      x-amazon-apigateway-authorizer:
+        type: request
+        identitySource: $request.header.Authorization
+        authorizerUri: {authorizer_fn}
+        authorizerPayloadFormatVersion: "2.0"
+        enableSimpleResponses: true
+paths:
+  /items/{{id}}:
+    get:
+      operationId: getItem
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: {apigw_fn}
+        payloadFormatVersion: "2.0"
+  /secret:
+    get:
+      security: [{{lam: []}}]
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        uri: {apigw_fn}
+        payloadFormatVersion: "2.0"
+"""
+    api = apigw2.import_api(Body=doc)
+    api_id = api["ApiId"]
+    try:
+        assert api["Name"] == "imported" and api["Version"] == "3"
+        assert api["CorsConfiguration"]["AllowOrigins"] == ["*"]
+        keys = sorted(r["RouteKey"] for r in apigw2.get_routes(ApiId=api_id)["Items"])
+        assert keys == ["GET /items/{id}", "GET /secret"]
+        assert apigw2.get_authorizers(ApiId=api_id)["Items"][0]["AuthorizerType"] == "REQUEST"
+        apigw2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        status, _, body = call(serval, api_id, "GET", "/items/5")
+        assert status == 200 and json.loads(body)["pathParameters"] == {"id": "5"}
+        assert call(serval, api_id, "GET", "/secret")[0] == 401
+        assert call(serval, api_id, "GET", "/secret", headers={"Authorization": "allow"})[0] == 200
+
+        exported = json.loads(apigw2.export_api(ApiId=api_id, Specification="OAS30",
+                                                OutputType="JSON")["body"].read())
+        assert exported["openapi"] == "3.0.1"
+        assert set(exported["paths"]) == {"/items/{id}", "/secret"}
+        integ = exported["paths"]["/items/{id}"]["get"]["x-amazon-apigateway-integration"]
+        assert integ["type"] == "aws_proxy" and integ["uri"] == apigw_fn
+        yaml_body = apigw2.export_api(ApiId=api_id, Specification="OAS30",
+                                      OutputType="YAML")["body"].read().decode()
+        assert "openapi: 3.0.1" in yaml_body
+
+        # Reimport replaces the routes.
+        exported["paths"] = {"/only": exported["paths"]["/items/{id}"]}
+        del exported["components"]
+        apigw2.reimport_api(ApiId=api_id, Body=json.dumps(exported))
+        keys = [r["RouteKey"] for r in apigw2.get_routes(ApiId=api_id)["Items"]]
+        assert keys == ["GET /only"]
+        assert call(serval, api_id, "GET", "/only")[0] == 200
+        assert call(serval, api_id, "GET", "/items/5")[0] == 404
+    finally:
+        apigw2.delete_api(ApiId=api_id)
+    with pytest.raises(ClientError) as e:
+        apigw2.import_api(Body="openapi: [unclosed")
+    assert e.value.response["Error"]["Code"] == "BadRequestException"

@@ -2,6 +2,7 @@
 //! [`V2Op`]s, answered by the handlers in [`ops`].
 
 pub mod model;
+pub mod openapi;
 pub mod ops;
 
 use crate::error::{bad, ApigwError, Result};
@@ -38,10 +39,33 @@ pub struct TagsInput {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// `{ "body": "<OpenAPI document>" }` of ImportApi / ReimportApi.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ImportInput {
+    /// The document, JSON or YAML.
+    pub body: Option<String>,
+}
+
+/// ExportApi's options.
+#[derive(Debug, Clone)]
+pub struct ExportInput {
+    /// `OAS30`.
+    pub specification: String,
+    /// `JSON` or `YAML`.
+    pub output_type: String,
+    /// Export what this stage serves (else the API as it is).
+    pub stage_name: Option<String>,
+    /// Whether to write `x-amazon-apigateway-*` extensions.
+    pub include_extensions: bool,
+}
+
 /// One apigatewayv2 operation.
 #[derive(Debug)]
 pub enum V2Op {
     CreateApi(Box<ApiInput>),
+    ImportApi(ImportInput),
+    ReimportApi(String, ImportInput),
+    ExportApi(String, ExportInput),
     GetApi(String),
     GetApis(Page),
     UpdateApi(String, Box<ApiInput>),
@@ -114,6 +138,20 @@ pub fn parse(req: &Request) -> Result<V2Op> {
     let m = &req.method;
     let op = match (m, seg.as_slice()) {
         (&Method::POST, ["v2", "apis"]) => V2Op::CreateApi(Box::new(json(req)?)),
+        (&Method::PUT, ["v2", "apis"]) => V2Op::ImportApi(json(req)?),
+        (&Method::PUT, ["v2", "apis", a]) => V2Op::ReimportApi(s(a), json(req)?),
+        (&Method::GET, ["v2", "apis", a, "exports", spec]) => V2Op::ExportApi(
+            s(a),
+            ExportInput {
+                specification: spec.to_string(),
+                output_type: req
+                    .query_param("outputType")
+                    .ok_or_else(|| bad("OutputType is required"))?,
+                stage_name: req.query_param("stageName"),
+                include_extensions: req.query_param("includeExtensions").as_deref()
+                    != Some("false"),
+            },
+        ),
         (&Method::GET, ["v2", "apis"]) => V2Op::GetApis(page(req)?),
         (&Method::GET, ["v2", "apis", a]) => V2Op::GetApi(s(a)),
         (&Method::PATCH, ["v2", "apis", a]) => V2Op::UpdateApi(s(a), Box::new(json(req)?)),

@@ -106,6 +106,99 @@ impl ApiGateway {
     pub(crate) async fn handle_v2(&self, ctx: &RequestContext, op: V2Op) -> Result<Response> {
         match op {
             V2Op::CreateApi(input) => self.create_api(ctx, *input).await,
+            V2Op::ImportApi(input) => {
+                let body = input.body.ok_or_else(|| bad("Body is required"))?;
+                let doc = super::openapi::parse_document(&body)?;
+                let imported = super::openapi::import(&doc, None)?;
+                let name = imported
+                    .name
+                    .clone()
+                    .ok_or_else(|| bad("The OpenAPI document needs info.title"))?;
+                let resp = self
+                    .create_api(
+                        ctx,
+                        ApiInput {
+                            name: Some(name),
+                            protocol_type: Some("HTTP".into()),
+                            description: imported.description.clone(),
+                            version: imported.version.clone(),
+                            cors_configuration: imported.cors.clone(),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                let created: Api = serde_json::from_slice(&resp.body)
+                    .map_err(|e| ApigwError::Internal(e.to_string()))?;
+                let api = self
+                    .change_api(ctx, &created.api_id, |a| {
+                        a.routes = imported.routes;
+                        a.integrations = imported.integrations;
+                        a.authorizers = imported.authorizers;
+                        Ok(a.api.clone())
+                    })
+                    .await?;
+                Ok(with_warnings(201, &api, &imported.warnings))
+            }
+            V2Op::ReimportApi(id, input) => {
+                let body = input.body.ok_or_else(|| bad("Body is required"))?;
+                let doc = super::openapi::parse_document(&body)?;
+                let imported = super::openapi::import(&doc, None)?;
+                let warnings = imported.warnings.clone();
+                let api = self
+                    .change_api(ctx, &id, |a| {
+                        if let Some(n) = imported.name {
+                            a.api.name = n;
+                        }
+                        set(&mut a.api.description, imported.description);
+                        set(&mut a.api.version, imported.version);
+                        if imported.cors.is_some() {
+                            a.api.cors_configuration = imported.cors;
+                        }
+                        a.routes = imported.routes;
+                        a.integrations = imported.integrations;
+                        a.authorizers = imported.authorizers;
+                        Ok(a.api.clone())
+                    })
+                    .await?;
+                Ok(with_warnings(201, &api, &warnings))
+            }
+            V2Op::ExportApi(id, input) => {
+                let a = self.read_api(ctx, &id)?;
+                if input.specification != "OAS30" {
+                    return Err(bad(format!(
+                        "Invalid specification: {}; only OAS30 is supported",
+                        input.specification
+                    )));
+                }
+                let snapshot = match &input.stage_name {
+                    Some(s) => {
+                        let st = a.stages.get(s).ok_or_else(|| not_found("Stage", s))?;
+                        st.deployment_id
+                            .as_ref()
+                            .and_then(|d| a.snapshots.get(d))
+                            .cloned()
+                            .ok_or_else(|| bad(format!("Stage {s} has no deployment")))?
+                    }
+                    None => a.snapshot(),
+                };
+                let doc = super::openapi::export(&a, &snapshot, input.include_extensions);
+                match input.output_type.as_str() {
+                    "JSON" => Ok(Response::bytes(
+                        200,
+                        "application/json",
+                        serde_json::to_vec_pretty(&doc).unwrap_or_default().into(),
+                    )),
+                    "YAML" => Ok(Response::bytes(
+                        200,
+                        "application/yaml",
+                        yaml_serde::to_string(&doc)
+                            .unwrap_or_default()
+                            .into_bytes()
+                            .into(),
+                    )),
+                    other => Err(bad(format!("Invalid output type: {other}; JSON or YAML"))),
+                }
+            }
             V2Op::GetApi(id) => Ok(to_json(200, &self.read_api(ctx, &id)?.api)),
             V2Op::GetApis(page) => {
                 let all: Vec<Api> = self
@@ -681,6 +774,15 @@ impl ApiGateway {
         self.http_apis.update(&id, |_| Ok((Some(api), ()))).await?;
         Ok(to_json(201, &out))
     }
+}
+
+/// An `Api` answer with the import's `warnings`.
+fn with_warnings(status: u16, api: &Api, warnings: &[String]) -> Response {
+    let mut v = serde_json::to_value(api).unwrap_or_default();
+    if !warnings.is_empty() {
+        v["warnings"] = serde_json::json!(warnings);
+    }
+    Response::json(status, &v)
 }
 
 fn set<T>(slot: &mut Option<T>, v: Option<T>) {
