@@ -549,3 +549,17 @@ paths:
     with pytest.raises(ClientError) as e:
         apigw2.import_api(Body="openapi: [unclosed")
     assert e.value.response["Error"]["Code"] == "BadRequestException"
+
+
+def test_encoded_and_unicode_stage_paths(serval, apigw2, quick_api):
+    api_id = quick_api["ApiId"]
+    apigw2.create_stage(ApiId=api_id, StageName="prod", AutoDeploy=True)
+    # An encoded stage segment selects the stage; the rest of the path stays intact.
+    status, _, body = call(serval, api_id, "GET", "/pr%6Fd/a%2Fb/%C3%A9t%C3%A9")
+    assert status == 200, body
+    ev = json.loads(body)
+    assert ev["requestContext"]["stage"] == "prod"
+    # Non-ASCII and odd first segments fall through to $default without harm.
+    for path in ["/%C3%A9t%C3%A9/x", "/%FF%FE/x", "/%/x", "/$default/x"]:
+        status, _, _ = call(serval, api_id, "GET", path)
+        assert status == 200, path

@@ -106,23 +106,28 @@ pub fn source_ip(req: &Request) -> String {
 }
 
 impl ApiGateway {
-    fn compiled(&self, api: &HttpApi, deployment: &str) -> Option<Arc<Compiled>> {
-        let key = format!("{}/{deployment}", api.api.api_id);
-        if let Some(c) = self
+    /// The compiled routes a stage serves, cached per stage and replaced when
+    /// the stage moves to another deployment (so the cache never outgrows
+    /// the number of stages).
+    fn compiled(&self, api: &HttpApi, stage: &str, deployment: &str) -> Option<Arc<Compiled>> {
+        let key = format!("{}/{stage}", api.api.api_id);
+        if let Some((d, c)) = self
             .exec
             .compiled
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
         {
-            return Some(c.clone());
+            if d == deployment {
+                return Some(c.clone());
+            }
         }
         let c = Arc::new(compile(api.snapshots.get(deployment)?));
         self.exec
             .compiled
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, c.clone());
+            .insert(key, (deployment.to_string(), c.clone()));
         Some(c)
     }
 
@@ -191,15 +196,18 @@ impl ApiGateway {
                 None => return message(404, "Not Found"),
             },
             None => {
-                let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-                let first = percent_encoding::percent_decode_str(first).decode_utf8_lossy();
+                let trimmed = path.trim_start_matches('/');
+                let raw_first = trimmed.split('/').next().unwrap_or("");
+                let first = percent_encoding::percent_decode_str(raw_first).decode_utf8_lossy();
                 match api
                     .stages
                     .get(first.as_ref())
                     .filter(|_| first != "$default" && !first.is_empty())
                 {
                     Some(st) => {
-                        let rest = &path[1 + first.len()..];
+                        // Slice by the raw (still encoded) segment: `trimmed` and
+                        // `raw_first` share their start, so this is a char boundary.
+                        let rest = &trimmed[raw_first.len()..];
                         let rest = if rest.is_empty() {
                             "/".to_string()
                         } else {
@@ -222,7 +230,7 @@ impl ApiGateway {
         let Some(deployment) = stage.deployment_id.as_deref() else {
             return message(404, "Not Found");
         };
-        let Some(compiled) = self.compiled(api, deployment) else {
+        let Some(compiled) = self.compiled(api, &stage.stage_name, deployment) else {
             return message(404, "Not Found");
         };
         if let Some(cors) = &compiled.cors {

@@ -190,7 +190,10 @@ impl ApiGateway {
         &self,
         call: AuthorizerCall<'_>,
     ) -> Result<(Option<String>, Map<String, Value>), Refusal> {
-        let cache_key = (!call.identity.is_empty()).then(|| {
+        // Long identities are not cached: the cache's memory stays bounded.
+        let cacheable = !call.identity.is_empty()
+            && call.identity.iter().map(String::len).sum::<usize>() <= 4096;
+        let cache_key = cacheable.then(|| {
             format!(
                 "{}/{}/{}",
                 call.api_id,

@@ -73,6 +73,9 @@ pub enum AuthDecision {
     Unauthorized,
 }
 
+/// The most authorizer results kept at once.
+const MAX_CACHED: usize = 100_000;
+
 /// Cached authorizer results by `api/authorizer/identity`, each with its TTL.
 #[derive(Default)]
 pub struct AuthCache {
@@ -94,9 +97,14 @@ impl AuthCache {
             return;
         }
         let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > 100_000 {
+        if m.len() >= MAX_CACHED {
             let now = Instant::now();
             m.retain(|_, (exp, _)| *exp > now);
+            // Identities are the caller's to choose: never hold more than
+            // the cap, even when every entry is still fresh.
+            if m.len() >= MAX_CACHED {
+                m.clear();
+            }
         }
         m.insert(key, (Instant::now() + ttl, d));
     }

@@ -149,8 +149,8 @@ pub struct Exec {
     pub auth_cache: limits::AuthCache,
     /// Stage, route and usage-plan buckets.
     pub throttles: limits::Throttles,
-    /// Compiled deployments by `api/deployment`.
-    pub(crate) compiled: RwLock<HashMap<String, Arc<http_api::Compiled>>>,
+    /// Compiled routes by `api/stage`, with the deployment they were compiled from.
+    pub(crate) compiled: RwLock<HashMap<String, (String, Arc<http_api::Compiled>)>>,
     /// Client for HTTP integrations and JWKS.
     pub http: proxy::HttpClient,
 }
