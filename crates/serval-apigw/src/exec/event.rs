@@ -460,19 +460,31 @@ fn push_header(headers: &mut HeaderMap, name: &str, value: &str, append: bool) {
 /// Maps a function's answer to the HTTP response. `v2` applies format 2.0's
 /// rules (a plain value becomes a 200 JSON body).
 pub fn map_response(payload: &[u8], v2: bool) -> Result<Response, Malformed> {
-    let value: Value = serde_json::from_slice(payload).map_err(|_| Malformed)?;
-    let structured = matches!(&value, Value::Object(o) if o.contains_key("statusCode"));
+    // Whether the answer is a structured response, found without building a
+    // value tree: most plain answers are passed through as they came.
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "statusCode")]
+        status_code: Option<serde::de::IgnoredAny>,
+    }
+    let structured = match serde_json::from_slice::<Probe>(payload) {
+        Ok(p) => p.status_code.is_some(),
+        Err(_) => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(payload).map_err(|_| Malformed)?;
+            false
+        }
+    };
     if !structured {
         if !v2 {
             return Err(Malformed);
         }
-        let body = match &value {
-            Value::String(s) => s.clone().into_bytes(),
-            _ => payload.to_vec(),
+        let body = match serde_json::from_slice::<String>(payload) {
+            Ok(s) => s.into_bytes(),
+            Err(_) => payload.to_vec(),
         };
         return Ok(Response::bytes(200, "application/json", Bytes::from(body)));
     }
-    let r: ProxyResponse = serde_json::from_value(value).map_err(|_| Malformed)?;
+    let r: ProxyResponse = serde_json::from_slice(payload).map_err(|_| Malformed)?;
     let status = match r.status_code {
         Some(Value::Number(n)) => n.as_u64().ok_or(Malformed)?,
         Some(Value::String(s)) if !v2 => s.parse::<u64>().map_err(|_| Malformed)?,
