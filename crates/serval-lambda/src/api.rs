@@ -295,6 +295,22 @@ pub enum LambdaOp {
     ListTags(String),
     /// Invoke.
     Invoke(Box<InvokeInput>),
+    /// AddPermission.
+    AddPermission(FunctionRef, Box<crate::ops::permissions::PermissionInput>),
+    /// RemovePermission (statement id, revision id).
+    RemovePermission(FunctionRef, String, Option<String>),
+    /// GetPolicy.
+    GetPolicy(FunctionRef),
+    /// CreateFunctionUrlConfig.
+    CreateFunctionUrlConfig(FunctionRef, crate::ops::urls::UrlInput),
+    /// GetFunctionUrlConfig.
+    GetFunctionUrlConfig(FunctionRef),
+    /// UpdateFunctionUrlConfig.
+    UpdateFunctionUrlConfig(FunctionRef, crate::ops::urls::UrlInput),
+    /// DeleteFunctionUrlConfig.
+    DeleteFunctionUrlConfig(FunctionRef),
+    /// ListFunctionUrlConfigs.
+    ListFunctionUrlConfigs(FunctionRef, Page),
 }
 
 fn body<T: DeserializeOwned + Default>(req: &Request) -> Result<T> {
@@ -485,6 +501,34 @@ pub fn parse(req: &Request) -> Result<LambdaOp> {
                     _ => return Err(unknown(req)),
                 }
             }
+        }
+        (&Method::POST, ["2015-03-31", "functions", f, "policy"]) => {
+            LambdaOp::AddPermission(qualified(f, req)?, Box::new(json(&req.body)?))
+        }
+        (&Method::GET, ["2015-03-31", "functions", f, "policy"]) => {
+            LambdaOp::GetPolicy(qualified(f, req)?)
+        }
+        (&Method::DELETE, ["2015-03-31", "functions", f, "policy", sid]) => {
+            LambdaOp::RemovePermission(
+                qualified(f, req)?,
+                sid.to_string(),
+                req.query_param("RevisionId"),
+            )
+        }
+        (&Method::POST, ["2021-10-31", "functions", f, "url"]) => {
+            LambdaOp::CreateFunctionUrlConfig(qualified(f, req)?, json(&req.body)?)
+        }
+        (&Method::GET, ["2021-10-31", "functions", f, "url"]) => {
+            LambdaOp::GetFunctionUrlConfig(qualified(f, req)?)
+        }
+        (&Method::PUT, ["2021-10-31", "functions", f, "url"]) => {
+            LambdaOp::UpdateFunctionUrlConfig(qualified(f, req)?, body(req)?)
+        }
+        (&Method::DELETE, ["2021-10-31", "functions", f, "url"]) => {
+            LambdaOp::DeleteFunctionUrlConfig(qualified(f, req)?)
+        }
+        (&Method::GET, ["2021-10-31", "functions", f, "urls"]) => {
+            LambdaOp::ListFunctionUrlConfigs(FunctionRef::parse(f)?, page(req)?)
         }
         (&Method::GET, ["2016-08-19", "account-settings"]) => LambdaOp::GetAccountSettings,
         (&Method::POST, ["2017-03-31", "tags", arn]) => {

@@ -65,8 +65,27 @@ impl Invoker for LambdaInvoker {
         Box::pin(async move { self.run(req).await.map_err(AwsError::from) })
     }
 
-    fn function_url(&self, _url_id: &str) -> Option<FunctionUrlTarget> {
-        None
+    fn function_url(&self, url_id: &str) -> Option<FunctionUrlTarget> {
+        let l = &self.0;
+        let (key, qualifier) = l.registry.url_owner(url_id)?;
+        l.registry.read(&key, |f| {
+            let u = f?.urls.get(&qualifier)?;
+            let function_arn = if qualifier.is_empty() {
+                key.arn()
+            } else {
+                format!("{}:{qualifier}", key.arn())
+            };
+            Some(FunctionUrlTarget {
+                account_id: key.account.clone(),
+                region: key.region.clone(),
+                function_name: key.name.clone(),
+                qualifier: (!qualifier.is_empty()).then(|| qualifier.clone()),
+                auth_type: u.auth_type.clone(),
+                cors: u.cors.clone(),
+                invoke_mode: u.invoke_mode.clone(),
+                function_arn,
+            })
+        })
     }
 }
 

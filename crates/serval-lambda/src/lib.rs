@@ -226,7 +226,7 @@ impl Lambda {
     }
 
     async fn handle(self: &Arc<Self>, ctx: &RequestContext, op: LambdaOp) -> Result<Response> {
-        use ops::{aliases, concurrency, functions, tags, versions};
+        use ops::{aliases, concurrency, functions, permissions, tags, urls, versions};
         match op {
             LambdaOp::CreateFunction(input) => functions::create(self, ctx, *input).await,
             LambdaOp::GetFunction(f) => functions::get(self, ctx, &f),
@@ -272,6 +272,16 @@ impl Lambda {
             LambdaOp::UntagResource(arn, keys) => tags::untag(self, ctx, &arn, keys).await,
             LambdaOp::ListTags(arn) => tags::list(self, ctx, &arn),
             LambdaOp::Invoke(input) => invoke::invoke(self, ctx, *input).await,
+            LambdaOp::AddPermission(f, input) => permissions::add(self, ctx, &f, *input).await,
+            LambdaOp::RemovePermission(f, sid, rev) => {
+                permissions::remove(self, ctx, &f, &sid, rev).await
+            }
+            LambdaOp::GetPolicy(f) => permissions::get(self, ctx, &f),
+            LambdaOp::CreateFunctionUrlConfig(f, input) => urls::create(self, ctx, &f, input).await,
+            LambdaOp::GetFunctionUrlConfig(f) => urls::get(self, ctx, &f),
+            LambdaOp::UpdateFunctionUrlConfig(f, input) => urls::update(self, ctx, &f, input).await,
+            LambdaOp::DeleteFunctionUrlConfig(f) => urls::delete(self, ctx, &f).await,
+            LambdaOp::ListFunctionUrlConfigs(f, page) => urls::list(self, ctx, &f, &page),
         }
     }
 }

@@ -191,6 +191,37 @@ pub struct ProvisionedRecord {
     pub last_modified: u64,
 }
 
+/// A function's (or one qualifier's) resource-based policy: its statements
+/// in the order they were added, as AWS renders them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PolicyRecord {
+    /// `""` for the unqualified function, else the version or alias.
+    pub qualifier: String,
+    /// Statements (JSON objects with `Sid`, `Effect`, `Principal`, ...).
+    pub statements: Vec<Value>,
+    /// Revision id, changed by every edit.
+    pub revision_id: String,
+}
+
+/// A function URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UrlRecord {
+    /// `""` for the unqualified function, else the alias.
+    pub qualifier: String,
+    /// The host label before `.lambda-url.`.
+    pub url_id: String,
+    /// `NONE` or `AWS_IAM`.
+    pub auth_type: String,
+    /// The `Cors` object as the API takes and returns it (PascalCase).
+    pub cors: Option<Value>,
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: String,
+    /// ISO 8601 creation time.
+    pub creation_time: String,
+    /// ISO 8601 last change.
+    pub last_modified_time: String,
+}
+
 /// The stored envelope of every record: a schema tag plus the body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "schema")]
@@ -208,6 +239,12 @@ pub enum Stored {
     /// First shape of a provisioned-concurrency record.
     #[serde(rename = "provisioned/1")]
     ProvisionedV1(ProvisionedRecord),
+    /// First shape of a resource policy record.
+    #[serde(rename = "policy/1")]
+    PolicyV1(PolicyRecord),
+    /// First shape of a function URL record.
+    #[serde(rename = "url/1")]
+    UrlV1(UrlRecord),
 }
 
 impl Stored {

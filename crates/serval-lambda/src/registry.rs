@@ -3,7 +3,9 @@
 //! change is acknowledged.
 
 use crate::error::Result;
-use crate::model::{AliasRecord, FunctionRecord, ProvisionedRecord, Stored, VersionRecord};
+use crate::model::{
+    AliasRecord, FunctionRecord, PolicyRecord, ProvisionedRecord, Stored, UrlRecord, VersionRecord,
+};
 use serval_store::{Op, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -52,7 +54,14 @@ pub struct Function {
     pub aliases: BTreeMap<String, AliasRecord>,
     /// Provisioned concurrency by qualifier.
     pub provisioned: BTreeMap<String, ProvisionedRecord>,
+    /// Resource policies by qualifier (`""`: the function itself).
+    pub policies: BTreeMap<String, PolicyRecord>,
+    /// Function URLs by qualifier (`""`: the function itself).
+    pub urls: BTreeMap<String, UrlRecord>,
 }
+
+/// The record kinds a function is stored as.
+const KINDS: [&str; 6] = ["f", "v", "a", "p", "pol", "u"];
 
 impl Function {
     /// A version by its text (`$LATEST` or a number).
@@ -72,7 +81,7 @@ impl Function {
 
     fn ops(&self, key: &FnKey) -> Vec<Op> {
         let mut ops = Vec::new();
-        for kind in ["f", "v", "a", "p"] {
+        for kind in KINDS {
             ops.push(Op::DeletePrefix {
                 ks: KS,
                 prefix: key.prefix(kind),
@@ -108,6 +117,20 @@ impl Function {
                 value: Stored::ProvisionedV1(p.clone()).encode(),
             });
         }
+        for (q, p) in &self.policies {
+            ops.push(Op::Put {
+                ks: KS,
+                key: key.key("pol", q),
+                value: Stored::PolicyV1(p.clone()).encode(),
+            });
+        }
+        for (q, u) in &self.urls {
+            ops.push(Op::Put {
+                ks: KS,
+                key: key.key("u", q),
+                value: Stored::UrlV1(u.clone()).encode(),
+            });
+        }
         ops
     }
 }
@@ -116,6 +139,8 @@ impl Function {
 pub struct Registry {
     store: Store,
     map: RwLock<HashMap<FnKey, Function>>,
+    /// Function URL id -> function and qualifier.
+    url_index: RwLock<HashMap<String, (FnKey, String)>>,
     writer: tokio::sync::Mutex<()>,
 }
 
@@ -139,6 +164,8 @@ impl Registry {
         let mut versions: HashMap<FnKey, BTreeMap<u64, Arc<VersionRecord>>> = HashMap::new();
         let mut aliases: HashMap<FnKey, BTreeMap<String, AliasRecord>> = HashMap::new();
         let mut provisioned: HashMap<FnKey, BTreeMap<String, ProvisionedRecord>> = HashMap::new();
+        let mut policies: HashMap<FnKey, BTreeMap<String, PolicyRecord>> = HashMap::new();
+        let mut urls: HashMap<FnKey, BTreeMap<String, UrlRecord>> = HashMap::new();
         let mut after: Option<Vec<u8>> = None;
         loop {
             let batch = store.scan(KS, b"", after.as_deref(), 1000)?;
@@ -170,6 +197,15 @@ impl Registry {
                             .or_default()
                             .insert(p.qualifier.clone(), p);
                     }
+                    Stored::PolicyV1(p) => {
+                        policies
+                            .entry(key)
+                            .or_default()
+                            .insert(p.qualifier.clone(), p);
+                    }
+                    Stored::UrlV1(u) => {
+                        urls.entry(key).or_default().insert(u.qualifier.clone(), u);
+                    }
                 }
             }
         }
@@ -184,12 +220,21 @@ impl Registry {
                 versions: versions.remove(&key).unwrap_or_default(),
                 aliases: aliases.remove(&key).unwrap_or_default(),
                 provisioned: provisioned.remove(&key).unwrap_or_default(),
+                policies: policies.remove(&key).unwrap_or_default(),
+                urls: urls.remove(&key).unwrap_or_default(),
             };
             map.insert(key, f);
+        }
+        let mut url_index = HashMap::new();
+        for (key, f) in &map {
+            for u in f.urls.values() {
+                url_index.insert(u.url_id.clone(), (key.clone(), u.qualifier.clone()));
+            }
         }
         Ok(Self {
             store,
             map: RwLock::new(map),
+            url_index: RwLock::new(url_index),
             writer: tokio::sync::Mutex::new(()),
         })
     }
@@ -216,6 +261,12 @@ impl Registry {
         out.into_iter().map(|(_, f)| f.clone()).collect()
     }
 
+    /// The function and qualifier a function URL id belongs to.
+    pub fn url_owner(&self, url_id: &str) -> Option<(FnKey, String)> {
+        let index = self.url_index.read().unwrap_or_else(|p| p.into_inner());
+        index.get(url_id).cloned()
+    }
+
     /// Every function key (for background work).
     pub fn keys(&self) -> Vec<FnKey> {
         match self.map.read() {
@@ -237,7 +288,7 @@ impl Registry {
         let (next, out) = f(current)?;
         let ops = match &next {
             Some(func) => func.ops(key),
-            None if existed => ["f", "v", "a", "p"]
+            None if existed => KINDS
                 .iter()
                 .map(|kind| Op::DeletePrefix {
                     ks: KS,
@@ -253,8 +304,13 @@ impl Registry {
             Ok(m) => m,
             Err(p) => p.into_inner(),
         };
+        let mut index = self.url_index.write().unwrap_or_else(|p| p.into_inner());
+        index.retain(|_, (k, _)| k != key);
         match next {
             Some(func) => {
+                for u in func.urls.values() {
+                    index.insert(u.url_id.clone(), (key.clone(), u.qualifier.clone()));
+                }
                 m.insert(key.clone(), func);
             }
             None => {

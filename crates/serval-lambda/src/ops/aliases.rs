@@ -181,6 +181,8 @@ pub async fn delete(
         .update_function(&key, |mut f| {
             let version = f.aliases.remove(name).map(|a| a.function_version);
             let had_provisioned = f.provisioned.remove(name).is_some();
+            f.urls.remove(name);
+            f.policies.remove(name);
             let freed = version.filter(|_| had_provisioned).map(|v| (f.clone(), v));
             Ok((Some(f), freed))
         })

@@ -228,6 +228,8 @@ pub async fn create(
                 versions: BTreeMap::new(),
                 aliases: BTreeMap::new(),
                 provisioned: BTreeMap::new(),
+                policies: BTreeMap::new(),
+                urls: BTreeMap::new(),
             };
             let shown = super::versions::publish_if(&mut f, publish, now);
             Ok((Some(f), shown))
@@ -506,6 +508,7 @@ pub async fn delete(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Res
                     }
                     f.versions.remove(&n);
                     f.provisioned.remove(q);
+                    f.policies.remove(q);
                     Ok((Some(f), ()))
                 })
                 .await?;

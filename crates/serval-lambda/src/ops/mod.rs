@@ -3,7 +3,9 @@
 pub mod aliases;
 pub mod concurrency;
 pub mod functions;
+pub mod permissions;
 pub mod tags;
+pub mod urls;
 pub mod validate;
 pub mod versions;
 
