@@ -153,6 +153,8 @@ pub struct Exec {
     pub(crate) compiled: RwLock<HashMap<String, (String, Arc<http_api::Compiled>)>>,
     /// Client for HTTP integrations and JWKS.
     pub http: proxy::HttpClient,
+    /// JWT issuers' keys.
+    pub jwks: jwt::JwksCache,
 }
 
 impl Exec {
