@@ -402,37 +402,6 @@ def test_access_logs(serval, apigw2, quick_api):
                     "routeKey": "$default", "status": "200", "len": "18"}
 
 
-@pytest.fixture
-def upstream():
-    """A small HTTP server that answers every request with what it received, as JSON."""
-    import http.server
-    import threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self):
-            n = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(n).decode() if n else ""
-            doc = json.dumps({"method": self.command, "path": self.path, "body": body,
-                              "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("x-upstream", "yes")
-            self.send_header("content-length", str(len(doc)))
-            self.end_headers()
-            self.wfile.write(doc)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-        def log_message(self, *a):
-            pass
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-
-
 def test_http_proxy_integration(serval, apigw2, upstream):
     api = apigw2.create_api(Name="proxy", ProtocolType="HTTP", Target=upstream)
     api_id = api["ApiId"]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod exec;
 pub mod routing;
 pub mod table;
+pub mod v1;
 pub mod v2;
 
 use crate::error::Result;
@@ -28,6 +29,9 @@ pub struct ApigwConfig {
 /// API Gateway: every API's configuration and the data plane's caches.
 pub struct ApiGateway {
     pub(crate) http_apis: Table<v2::model::HttpApi>,
+    pub(crate) rest_apis: Table<v1::model::RestApiRec>,
+    pub(crate) api_keys: Table<v1::model::ApiKeyRec>,
+    pub(crate) usage_plans: Table<v1::model::UsagePlanRec>,
     pub(crate) invoker: Arc<dyn Invoker>,
     pub(crate) logs: Option<Arc<dyn LogSink>>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -58,6 +62,9 @@ impl ApiGateway {
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(Self {
             http_apis: Table::load(store.clone(), "v2api")?,
+            rest_apis: Table::load(store.clone(), "v1api")?,
+            api_keys: Table::load(store.clone(), "apikey")?,
+            usage_plans: Table::load(store.clone(), "usageplan")?,
             invoker,
             logs,
             clock: Arc::new(SystemClock),
@@ -95,7 +102,7 @@ impl Service for ManagementService {
     }
 
     fn owns(&self, req: &Request) -> bool {
-        v2::owns_path(&req.path)
+        v2::owns_path(&req.path) || v1::owns_path(&req.path)
     }
 
     fn call<'a>(&'a self, ctx: RequestContext, req: Request) -> ServiceFuture<'a> {
@@ -103,6 +110,10 @@ impl Service for ManagementService {
             if v2::owns_path(&req.path) {
                 let op = v2::parse(&req).map_err(AwsError::from)?;
                 return self.0.handle_v2(&ctx, op).await.map_err(AwsError::from);
+            }
+            if v1::owns_path(&req.path) {
+                let op = v1::parse(&req).map_err(AwsError::from)?;
+                return self.0.handle_v1(&ctx, op).await.map_err(AwsError::from);
             }
             Err(AwsError::new(
                 "NotFoundException",

@@ -51,6 +51,12 @@ pub fn clf(millis: u64) -> String {
     format!("{d:02}/{m}/{y:04}:{h:02}:{mi:02}:{s:02} +0000")
 }
 
+/// The calendar year and month (1-12) of an instant.
+pub fn year_month(millis: u64) -> (i64, u32) {
+    let (y, mo, ..) = parts(millis);
+    (y, mo)
+}
+
 /// `YYYY/MM/DD`, as used in Lambda log stream names.
 pub fn date_slashes(millis: u64) -> String {
     let (y, mo, d, ..) = parts(millis);

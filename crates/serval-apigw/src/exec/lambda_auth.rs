@@ -214,7 +214,20 @@ impl ApiGateway {
                 d
             }
         };
+        let decision = match decision {
+            AuthDecision::Policy(answer) => {
+                let doc = answer.get("policyDocument").cloned().unwrap_or_default();
+                match policy_verdict(&doc, &call.arn) {
+                    Some(Verdict::Allow) => AuthDecision::Allow(answer),
+                    Some(Verdict::ImplicitDeny) => AuthDecision::Deny(false),
+                    Some(Verdict::ExplicitDeny) => AuthDecision::Deny(true),
+                    None => return Err(Refusal::Failed),
+                }
+            }
+            d => d,
+        };
         match decision {
+            AuthDecision::Policy(_) => Err(Refusal::Failed),
             AuthDecision::Allow(v) => {
                 let principal = v
                     .get("principalId")
@@ -272,12 +285,10 @@ impl ApiGateway {
         let Some(doc) = answer.get("policyDocument") else {
             return Err(Refusal::Failed);
         };
-        match policy_verdict(doc, &call.arn) {
-            Some(Verdict::Allow) => Ok(AuthDecision::Allow(answer)),
-            Some(Verdict::ImplicitDeny) => Ok(AuthDecision::Deny(false)),
-            Some(Verdict::ExplicitDeny) => Ok(AuthDecision::Deny(true)),
-            None => Err(Refusal::Failed),
+        if policy_verdict(doc, &call.arn).is_none() {
+            return Err(Refusal::Failed);
         }
+        Ok(AuthDecision::Policy(answer))
     }
 }
 

@@ -67,6 +67,8 @@ impl Throttles {
 pub enum AuthDecision {
     /// Allowed, with the context the integration sees.
     Allow(Value),
+    /// An IAM policy answer, evaluated against each request's ARN.
+    Policy(Value),
     /// Denied (403); `true` when a policy statement denied explicitly.
     Deny(bool),
     /// Not authenticated (401).
@@ -111,6 +113,100 @@ impl AuthCache {
 
     /// Forgets every cached result of an API.
     pub fn clear_api(&self, api_id: &str) {
+        let prefix = format!("{api_id}/");
+        let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        m.retain(|k, _| !k.starts_with(&prefix));
+    }
+}
+
+/// Requests counted against usage plan quotas, per plan, key and period.
+#[derive(Default)]
+pub struct Quotas {
+    counts: Mutex<HashMap<(String, String), (i64, u64)>>,
+}
+
+/// The quota period an instant falls in (days, weeks or months since the epoch).
+fn period_of(period: &str, offset: i64, millis: u64) -> i64 {
+    let days = (millis / 86_400_000) as i64 - offset.max(0);
+    match period {
+        "WEEK" => (days + 3).div_euclid(7),
+        "MONTH" => {
+            let (y, m) = serval_core::time::year_month(millis);
+            y * 12 + i64::from(m)
+        }
+        _ => days,
+    }
+}
+
+impl Quotas {
+    /// Requests used in the current period.
+    pub fn used(
+        &self,
+        plan: &str,
+        key: &str,
+        quota: Option<&crate::v1::model::Quota>,
+        now_ms: u64,
+    ) -> u64 {
+        let Some(q) = quota else { return 0 };
+        let p = period_of(&q.period, q.offset, now_ms);
+        let m = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get(&(plan.to_string(), key.to_string())) {
+            Some((period, n)) if *period == p => *n,
+            _ => 0,
+        }
+    }
+
+    /// Counts one request; false when the quota is used up.
+    pub fn take(&self, plan: &str, key: &str, q: &crate::v1::model::Quota, now_ms: u64) -> bool {
+        let p = period_of(&q.period, q.offset, now_ms);
+        let mut m = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let e = m
+            .entry((plan.to_string(), key.to_string()))
+            .or_insert((p, 0));
+        if e.0 != p {
+            *e = (p, 0);
+        }
+        if e.1 as i64 >= q.limit {
+            return false;
+        }
+        e.1 += 1;
+        true
+    }
+}
+
+/// Cached REST API responses by `api/stage/method/path?query`.
+#[derive(Default)]
+pub struct ResponseCache {
+    entries: Mutex<HashMap<String, (Instant, serval_wire::Response)>>,
+}
+
+impl ResponseCache {
+    /// A cached response that has not expired.
+    pub fn get(&self, key: &str) -> Option<serval_wire::Response> {
+        let m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(key)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Caches a response for `ttl`.
+    pub fn put(&self, key: String, ttl: Duration, r: serval_wire::Response) {
+        if ttl.is_zero() {
+            return;
+        }
+        let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= 10_000 {
+            let now = Instant::now();
+            m.retain(|_, (exp, _)| *exp > now);
+            if m.len() >= 10_000 {
+                m.clear();
+            }
+        }
+        m.insert(key, (Instant::now() + ttl, r));
+    }
+
+    /// Forgets an API's cached responses.
+    pub fn forget_api(&self, api_id: &str) {
         let prefix = format!("{api_id}/");
         let mut m = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         m.retain(|k, _| !k.starts_with(&prefix));

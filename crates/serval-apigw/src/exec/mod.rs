@@ -11,6 +11,7 @@ pub mod lambda_auth;
 pub mod limits;
 pub mod mapping;
 pub mod proxy;
+pub mod rest_api;
 pub mod urls;
 
 use crate::v2::model::Cors;
@@ -149,12 +150,18 @@ pub struct Exec {
     pub auth_cache: limits::AuthCache,
     /// Stage, route and usage-plan buckets.
     pub throttles: limits::Throttles,
+    /// Compiled REST resources by `api/stage`, with their deployment.
+    pub(crate) rest_compiled: RwLock<HashMap<String, (String, Arc<rest_api::RestCompiled>)>>,
     /// Compiled routes by `api/stage`, with the deployment they were compiled from.
     pub(crate) compiled: RwLock<HashMap<String, (String, Arc<http_api::Compiled>)>>,
     /// Client for HTTP integrations and JWKS.
     pub http: proxy::HttpClient,
     /// JWT issuers' keys.
     pub jwks: jwt::JwksCache,
+    /// Usage plan quota counters.
+    pub quotas: limits::Quotas,
+    /// REST API stage caches.
+    pub rest_cache: limits::ResponseCache,
 }
 
 impl Exec {
@@ -170,8 +177,13 @@ impl Exec {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|k, _| !k.starts_with(&prefix));
+        self.rest_compiled
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|k, _| !k.starts_with(&prefix));
         self.throttles.forget(&prefix);
         self.auth_cache.clear_api(api_id);
+        self.rest_cache.forget_api(api_id);
     }
 
     /// Forgets a stage's throttling state.
@@ -194,6 +206,9 @@ impl crate::ApiGateway {
             }) => {
                 if let Some(api) = self.http_apis.get(&api_id) {
                     return self.serve_http_api(api, stage, path, &ctx, req).await;
+                }
+                if let Some(api) = self.rest_apis.get(&api_id) {
+                    return self.serve_rest_api(api, stage, path, req).await;
                 }
                 message(404, "Not Found")
             }
