@@ -312,6 +312,8 @@ def test_stage_throttling_and_cache(serval, apigw1, pets_api):
     second = call(serval, api_id, "GET", "/dev/pets/9")[2]
     other = call(serval, api_id, "GET", "/dev/pets/10")[2]
     assert first == second and first != other
+    # Query strings are not part of the key unless declared as cache key parameters.
+    assert call(serval, api_id, "GET", "/dev/pets/9?x=1")[2] == first
     apigw1.flush_stage_cache(restApiId=api_id, stageName="dev")
     assert call(serval, api_id, "GET", "/dev/pets/9")[2] != first
 
@@ -401,3 +403,20 @@ def test_rest_apis_survive_restart(serval_factory, apigw_zip, tmp_path):
     status, _, body = http_call(s, "GET", "/prod/?mode=status&code=204", host=host(api_id),
                                 headers={"x-api-key": key["value"]})
     assert status == 204, body
+
+
+def test_stage_variables_pick_the_function(serval, apigw1, rest_api, apigw_fn):
+    api_id = rest_api("vars")["id"]
+    root = root_id(apigw1, api_id)
+    name = apigw_fn.rsplit(":", 1)[1]
+    uri = (f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/"
+           f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:${{stageVariables.fn}}/invocations")
+    apigw1.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw1.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="AWS_PROXY",
+                           integrationHttpMethod="POST", uri=uri)
+    apigw1.create_deployment(restApiId=api_id, stageName="a", variables={"fn": name})
+    apigw1.create_deployment(restApiId=api_id, stageName="b", variables={"fn": "missing-fn"})
+    status, _, body = call(serval, api_id, "GET", "/a/")
+    assert status == 200, body
+    assert json.loads(body)["stageVariables"] == {"fn": name}
+    assert call(serval, api_id, "GET", "/b/")[0] == 500

@@ -28,7 +28,15 @@ impl ApiGateway {
                 };
                 let scopes = entry.route.authorization_scopes.as_deref().unwrap_or(&[]);
                 let claims = self.jwt_authorize(authorizer, inc, scopes).await?;
-                Ok(Some(claims))
+                // Payload 1.0 carries the claims and scopes without the `jwt` level.
+                let v1 = entry
+                    .integration
+                    .as_ref()
+                    .is_some_and(|i| i.payload_format_version == "1.0");
+                match claims {
+                    Value::Object(mut o) if v1 => Ok(o.remove("jwt")),
+                    c => Ok(Some(c)),
+                }
             }
             "CUSTOM" => self
                 .custom_authorize(api, stage, entry, inc, params)

@@ -7,7 +7,7 @@ use super::mapping;
 use super::{cors_headers, message, preflight, CallFailure};
 use crate::routing::RouteTable;
 use crate::v2::model::{Authorizer, Cors, HttpApi, Integration, Route, RouteSettings, Stage};
-use crate::v2::ops::{lambda_target, parse_route_key};
+use crate::v2::ops::parse_route_key;
 use crate::ApiGateway;
 use bytes::Bytes;
 use serval_core::RequestContext;
@@ -307,11 +307,10 @@ impl ApiGateway {
                 } else {
                     serde_json::to_vec(&event::event_v1(&inc, &m, &[])).unwrap_or_default()
                 });
-                let function = integration
-                    .integration_uri
-                    .as_deref()
-                    .and_then(lambda_target)
-                    .unwrap_or("");
+                let function = super::lambda_function(
+                    integration.integration_uri.as_deref(),
+                    &stage.stage_variables,
+                );
                 let source_arn = format!(
                     "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
                     api.region,
@@ -330,7 +329,7 @@ impl ApiGateway {
                     .call_lambda(
                         &api.account,
                         &api.region,
-                        function,
+                        &function,
                         payload,
                         timeout,
                         source_arn,

@@ -126,6 +126,26 @@ pub fn forwarded_headers(req: &Request, port: u16, time_ms: u64) -> http::Header
     h
 }
 
+/// The function an integration URI names, with `${stageVariables.x}`
+/// replaced by the stage's values (as REST and HTTP APIs both allow).
+pub fn lambda_function(
+    uri: Option<&str>,
+    vars: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let Some(uri) = uri else {
+        return String::new();
+    };
+    let mut out = uri.to_string();
+    if out.contains("${stageVariables.") {
+        for (k, v) in vars {
+            out = out.replace(&format!("${{stageVariables.{k}}}"), v);
+        }
+    }
+    crate::v2::ops::lambda_target(&out)
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
 /// A `{"message": ...}` answer, as the gateway gives its own errors.
 pub fn message(status: u16, text: &str) -> Response {
     Response::json(status, &serde_json::json!({ "message": text }))

@@ -257,12 +257,23 @@ impl ApiGateway {
         } else {
             (None, None)
         };
-        // The stage cache answers GETs it has seen within the TTL.
+        // The stage cache answers GETs it has seen within the TTL, keyed by
+        // the path and the integration's cache key parameters.
         let cache = settings
             .filter(|s| stage.cache_cluster_enabled && s.caching_enabled && method_name == "GET")
             .map(|s| {
+                let mut key = format!("{}/{}/{}", api.api.id, stage.stage_name, rest);
+                let params = method
+                    .method_integration
+                    .as_ref()
+                    .map(|i| i.cache_key_parameters.as_slice())
+                    .unwrap_or(&[]);
+                for p in params {
+                    key.push('\u{1f}');
+                    key.push_str(&identity_value(p, &inc, &stage.variables).unwrap_or_default());
+                }
                 (
-                    format!("{}/{}/{}?{}", api.api.id, stage.stage_name, rest, req.query),
+                    key,
                     Duration::from_secs(s.cache_ttl_in_seconds.clamp(0, 3600) as u64),
                 )
             });
@@ -290,11 +301,7 @@ impl ApiGateway {
             "AWS_PROXY" => {
                 let ev = event::event_v1(&inc, &m, &binary);
                 let payload = Bytes::from(serde_json::to_vec(&ev).unwrap_or_default());
-                let function = integration
-                    .uri
-                    .as_deref()
-                    .and_then(crate::v2::ops::lambda_target)
-                    .unwrap_or("");
+                let function = super::lambda_function(integration.uri.as_deref(), &stage.variables);
                 let source_arn = format!(
                     "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
                     api.region,
@@ -309,7 +316,7 @@ impl ApiGateway {
                     .call_lambda(
                         &api.account,
                         &api.region,
-                        function,
+                        &function,
                         payload,
                         timeout,
                         source_arn,
