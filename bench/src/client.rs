@@ -88,13 +88,12 @@ impl Client {
 
     /// One synchronous Invoke of `name`; fails on a function error.
     pub(crate) async fn invoke(&mut self, name: &str) -> Result<Reply> {
-        let r = self
-            .send(
-                Method::POST,
-                &invoke_path(name),
-                Bytes::from_static(PAYLOAD),
-            )
-            .await?;
+        self.invoke_with(name, Bytes::from_static(PAYLOAD)).await
+    }
+
+    /// One synchronous Invoke of `name` with `payload`; fails on a function error.
+    pub(crate) async fn invoke_with(&mut self, name: &str, payload: Bytes) -> Result<Reply> {
+        let r = self.send(Method::POST, &invoke_path(name), payload).await?;
         if r.status != StatusCode::OK || r.headers.contains_key("x-amz-function-error") {
             return Err(format!(
                 "invoke {name}: HTTP {} {}",
