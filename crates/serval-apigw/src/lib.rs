@@ -41,15 +41,7 @@ pub struct ApiGateway {
 
 /// A random id of `n` lowercase letters and digits, as API Gateway's ids are.
 pub(crate) fn new_id(n: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let hex = serval_core::ids::random_hex(n);
-    hex.as_bytes()
-        .chunks(2)
-        .map(|c| {
-            let v = u8::from_str_radix(std::str::from_utf8(c).unwrap_or("00"), 16).unwrap_or(0);
-            ALPHABET[usize::from(v) % ALPHABET.len()] as char
-        })
-        .collect()
+    serval_core::ids::random_alnum(n)
 }
 
 impl ApiGateway {

@@ -23,6 +23,15 @@ fn push_hex(s: &mut String, b: u8) {
     s.push(DIGITS[(b & 0xf) as usize] as char);
 }
 
+/// `n` random lowercase letters and digits (API Gateway ids, function URL ids).
+pub fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 /// A request id as AWS services return them.
 pub fn request_id() -> String {
     uuid_v4()

@@ -1,10 +1,10 @@
 //! Serving HTTP APIs: stage selection, route matching, throttling,
 //! authorization and the Lambda and HTTP proxy integrations.
 
-use super::access_log::{self, render, Done, Trace};
+use super::access_log::{self, Trace};
 use super::event::{self, Incoming};
 use super::mapping;
-use super::{cors_headers, message, preflight, CallFailure};
+use super::{cors_headers, message, preflight};
 use crate::routing::RouteTable;
 use crate::v2::model::{Authorizer, Cors, HttpApi, Integration, Route, RouteSettings, Stage};
 use crate::v2::ops::parse_route_key;
@@ -14,6 +14,13 @@ use serval_core::RequestContext;
 use serval_wire::{Request, Response};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// HTTP APIs' words for a failed Lambda integration.
+const HTTP_API_ERRORS: super::ProxyErrors = super::ProxyErrors {
+    function: || message(500, "Internal Server Error"),
+    timeout: || message(504, "Gateway Timeout"),
+    failed: || message(500, "Internal Server Error"),
+};
 
 /// One route ready to serve.
 pub struct RouteEntry {
@@ -147,33 +154,15 @@ impl ApiGateway {
             .serve_http_api_inner(&api, explicit_stage, path, &req, &request_id, &mut trace)
             .await;
         resp.set_header("apigw-requestid", &request_id);
-        if let Some((group, format)) = &trace.destination {
-            let done = Done {
-                request_id: &request_id,
-                source_ip: &source_ip(&req),
-                user_agent: req.header("user-agent").unwrap_or(""),
-                time_ms,
-                method: req.method.as_str(),
-                path: &req.path,
-                status: resp.status.as_u16(),
-                response_length: resp.body.len(),
-                latency_ms: started.elapsed().as_millis() as u64,
-                api_id: &api.api.api_id,
-                account_id: &api.account,
-                domain_name: &req.host().unwrap_or_default(),
-            };
-            let line = render(format, &trace, &done);
-            if let Some(logs) = &self.logs {
-                let stream = format!("{}_{}", api.api.api_id, trace.stage);
-                logs.append(
-                    &api.account,
-                    &api.region,
-                    group,
-                    &stream,
-                    &[(time_ms, line)],
-                );
-            }
-        }
+        self.log_access(
+            &trace,
+            &req,
+            &resp,
+            (&api.api.api_id, &api.account, &api.region),
+            &request_id,
+            time_ms,
+            started,
+        );
         resp
     }
 
@@ -324,50 +313,18 @@ impl ApiGateway {
                         &entry.path
                     }
                 );
-                let called = std::time::Instant::now();
-                let result = self
-                    .call_lambda(
-                        &api.account,
-                        &api.region,
-                        &function,
-                        payload,
-                        timeout,
-                        source_arn,
-                    )
-                    .await;
-                trace.integration_latency = Some(called.elapsed().as_millis() as u64);
-                match result {
-                    Ok(out) if out.function_error.is_none() => {
-                        trace.integration_status = Some(200);
-                        event::map_response(&out.payload, v2).unwrap_or_else(|_| {
-                            trace.error = Some("Malformed Lambda proxy response".into());
-                            message(500, "Internal Server Error")
-                        })
-                    }
-                    Ok(_) => {
-                        trace.integration_status = Some(200);
-                        trace.error = Some("The Lambda function returned an error".into());
-                        message(500, "Internal Server Error")
-                    }
-                    Err(CallFailure::Timeout) => {
-                        trace.error = Some("Integration timeout".into());
-                        message(504, "Gateway Timeout")
-                    }
-                    Err(CallFailure::TooLarge) => {
-                        trace.error = Some("Request payload is too large for Lambda".into());
-                        message(413, "Request Entity Too Large")
-                    }
-                    Err(CallFailure::Throttled) => {
-                        trace.integration_status = Some(429);
-                        trace.error = Some("Lambda throttled the invocation".into());
-                        message(429, "Too Many Requests")
-                    }
-                    Err(CallFailure::Failed(e)) => {
-                        tracing::debug!(error = %e, "lambda integration failed");
-                        trace.error = Some(e.message);
-                        message(500, "Internal Server Error")
-                    }
-                }
+                self.lambda_proxy(
+                    trace,
+                    &api.account,
+                    &api.region,
+                    &function,
+                    payload,
+                    timeout,
+                    source_arn,
+                    v2,
+                    &HTTP_API_ERRORS,
+                )
+                .await
             }
             "HTTP_PROXY" => {
                 self.http_proxy(integration, entry, &found.params, &inc, stage, req, timeout)

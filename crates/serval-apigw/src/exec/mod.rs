@@ -163,6 +163,16 @@ pub enum CallFailure {
     Failed(AwsError),
 }
 
+/// How an API type words the failures of a Lambda proxy integration.
+pub struct ProxyErrors {
+    /// The function failed or answered something unmappable.
+    pub function: fn() -> Response,
+    /// No answer within the integration timeout.
+    pub timeout: fn() -> Response,
+    /// Lambda refused (function missing, Serval failure).
+    pub failed: fn() -> Response,
+}
+
 /// The data plane's caches.
 #[derive(Default)]
 pub struct Exec {
@@ -234,6 +244,61 @@ impl crate::ApiGateway {
             }
             Some(Address::FunctionUrl { url_id }) => self.serve_function_url(&url_id, req).await,
             None => message(404, "Not Found"),
+        }
+    }
+
+    /// A Lambda proxy integration: invokes the function with the event and
+    /// maps its answer (`v2`: payload format 2.0's rules), noting latency,
+    /// status and errors for the access log.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn lambda_proxy(
+        &self,
+        trace: &mut access_log::Trace,
+        account_id: &str,
+        region: &str,
+        function: &str,
+        payload: Bytes,
+        timeout: Duration,
+        source_arn: String,
+        v2: bool,
+        errors: &ProxyErrors,
+    ) -> Response {
+        let called = std::time::Instant::now();
+        let result = self
+            .call_lambda(account_id, region, function, payload, timeout, source_arn)
+            .await;
+        trace.integration_latency = Some(called.elapsed().as_millis() as u64);
+        match result {
+            Ok(out) if out.function_error.is_none() => {
+                trace.integration_status = Some(200);
+                event::map_response(&out.payload, v2).unwrap_or_else(|_| {
+                    trace.error = Some("Malformed Lambda proxy response".into());
+                    (errors.function)()
+                })
+            }
+            Ok(_) => {
+                trace.integration_status = Some(200);
+                trace.error = Some("The Lambda function returned an error".into());
+                (errors.function)()
+            }
+            Err(CallFailure::Timeout) => {
+                trace.error = Some("Integration timeout".into());
+                (errors.timeout)()
+            }
+            Err(CallFailure::TooLarge) => {
+                trace.error = Some("Request payload is too large for Lambda".into());
+                message(413, "Request Entity Too Large")
+            }
+            Err(CallFailure::Throttled) => {
+                trace.integration_status = Some(429);
+                trace.error = Some("Lambda throttled the invocation".into());
+                message(429, "Too Many Requests")
+            }
+            Err(CallFailure::Failed(e)) => {
+                tracing::debug!(error = %e, "lambda integration failed");
+                trace.error = Some(e.message);
+                (errors.failed)()
+            }
         }
     }
 

@@ -3,11 +3,11 @@
 //! IAM), the stage cache, and the Lambda proxy, HTTP proxy and MOCK
 //! integrations, with REST's own error bodies.
 
-use super::access_log::{self, render, Done, Trace};
+use super::access_log::{self, Trace};
 use super::event::{self, Incoming};
 use super::http_api::{segments, source_ip};
 use super::lambda_auth::{identity_value, AuthorizerCall, Refusal};
-use super::{message, CallFailure};
+use super::message;
 use crate::routing::RouteTable;
 use crate::v1::model::{Integration, Method, MethodSetting, Resource, RestApiRec, Stage};
 use crate::ApiGateway;
@@ -17,6 +17,13 @@ use serval_wire::{Request, Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// REST APIs' words for a failed Lambda integration.
+const REST_ERRORS: super::ProxyErrors = super::ProxyErrors {
+    function: internal_error,
+    timeout: || Response::json(504, &json!({"message": "Endpoint request timed out"})),
+    failed: || Response::json(500, &json!({"message": "Internal server error"})),
+};
 
 /// A deployment's resources ready for matching.
 pub struct RestCompiled {
@@ -99,31 +106,15 @@ impl ApiGateway {
             .serve_rest_inner(&api, explicit_stage, path, &req, &request_id, &mut trace)
             .await;
         resp.set_header("x-amz-apigw-id", &serval_core::ids::random_hex(8));
-        if let (Some((group, format)), Some(logs)) = (&trace.destination, &self.logs) {
-            let done = Done {
-                request_id: &request_id,
-                source_ip: &source_ip(&req),
-                user_agent: req.header("user-agent").unwrap_or(""),
-                time_ms,
-                method: req.method.as_str(),
-                path: &req.path,
-                status: resp.status.as_u16(),
-                response_length: resp.body.len(),
-                latency_ms: started.elapsed().as_millis() as u64,
-                api_id: &api.api.id,
-                account_id: &api.account,
-                domain_name: &req.host().unwrap_or_default(),
-            };
-            let line = render(format, &trace, &done);
-            let stream = format!("{}_{}", api.api.id, trace.stage);
-            logs.append(
-                &api.account,
-                &api.region,
-                group,
-                &stream,
-                &[(time_ms, line)],
-            );
-        }
+        self.log_access(
+            &trace,
+            &req,
+            &resp,
+            (&api.api.id, &api.account, &api.region),
+            &request_id,
+            time_ms,
+            started,
+        );
         resp
     }
 
@@ -311,40 +302,18 @@ impl ApiGateway {
                     method_name,
                     resource.path
                 );
-                let called = std::time::Instant::now();
-                let result = self
-                    .call_lambda(
-                        &api.account,
-                        &api.region,
-                        &function,
-                        payload,
-                        timeout,
-                        source_arn,
-                    )
-                    .await;
-                trace.integration_latency = Some(called.elapsed().as_millis() as u64);
-                match result {
-                    Ok(out) if out.function_error.is_none() => {
-                        event::map_response(&out.payload, false).unwrap_or_else(|_| {
-                            trace.error = Some("Malformed Lambda proxy response".into());
-                            internal_error()
-                        })
-                    }
-                    Ok(_) => {
-                        trace.error = Some("The Lambda function returned an error".into());
-                        internal_error()
-                    }
-                    Err(CallFailure::Timeout) => {
-                        Response::json(504, &json!({"message": "Endpoint request timed out"}))
-                    }
-                    Err(CallFailure::Throttled) => message(429, "Too Many Requests"),
-                    Err(CallFailure::TooLarge) => message(413, "Request Entity Too Large"),
-                    Err(CallFailure::Failed(e)) => {
-                        trace.error = Some(e.message.clone());
-                        tracing::debug!(error = %e, "lambda integration failed");
-                        Response::json(500, &json!({"message": "Internal server error"}))
-                    }
-                }
+                self.lambda_proxy(
+                    trace,
+                    &api.account,
+                    &api.region,
+                    &function,
+                    payload,
+                    timeout,
+                    source_arn,
+                    false,
+                    &REST_ERRORS,
+                )
+                .await
             }
             "HTTP_PROXY" => {
                 self.rest_http_proxy(integration, &found.params, req, &headers, timeout)

@@ -5,22 +5,13 @@
 use super::model::*;
 use super::CreateRestApiInput;
 use crate::error::{bad, Result};
-use crate::v2::openapi::parse_document;
+use crate::v2::openapi::{parse_document, str_of as text};
 use crate::ApiGateway;
 use serde_json::{Map, Value};
 use serval_core::RequestContext;
 use std::collections::BTreeMap;
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch"];
-
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 fn obj(v: Option<&Value>) -> Option<Map<String, Value>> {
     v.and_then(Value::as_object).cloned()

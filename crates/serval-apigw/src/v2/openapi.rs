@@ -30,7 +30,8 @@ pub fn parse_document(body: &str) -> Result<Value> {
     Ok(doc)
 }
 
-fn str_of(v: Option<&Value>) -> Option<String> {
+/// A scalar as text (strings as they are, numbers and booleans written out).
+pub(crate) fn str_of(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

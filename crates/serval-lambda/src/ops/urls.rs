@@ -177,19 +177,6 @@ fn missing() -> LambdaError {
     LambdaError::NotFound("The resource you requested does not exist.".into())
 }
 
-/// A fresh URL id: 32 lowercase letters and digits.
-fn new_url_id() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    serval_core::ids::random_hex(32)
-        .as_bytes()
-        .chunks(2)
-        .map(|c| {
-            let v = u8::from_str_radix(std::str::from_utf8(c).unwrap_or("00"), 16).unwrap_or(0);
-            ALPHABET[usize::from(v) % ALPHABET.len()] as char
-        })
-        .collect()
-}
-
 /// CreateFunctionUrlConfig.
 pub async fn create(
     l: &Lambda,
@@ -215,7 +202,7 @@ pub async fn create(
             }
             let rec = UrlRecord {
                 qualifier: q.clone(),
-                url_id: new_url_id(),
+                url_id: serval_core::ids::random_alnum(32),
                 auth_type: auth,
                 cors: input.cors.as_ref().and_then(|c| serde_json::to_value(c).ok()),
                 invoke_mode: input.invoke_mode.clone().unwrap_or_else(|| "BUFFERED".into()),
