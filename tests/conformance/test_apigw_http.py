@@ -532,3 +532,53 @@ def test_encoded_and_unicode_stage_paths(serval, apigw2, quick_api):
     for path in ["/%C3%A9t%C3%A9/x", "/%FF%FE/x", "/%/x", "/$default/x"]:
         status, _, _ = call(serval, api_id, "GET", path)
         assert status == 200, path
+
+
+def test_https_integration_is_verified(serval, apigw2, tmp_path):
+    """HTTPS integrations go through TLS with certificate verification: a self-signed
+    upstream is refused with a 500, quickly, instead of being trusted or hanging."""
+    import datetime
+    import http.server
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"trusted?")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    api_id = apigw2.create_api(Name="tls", ProtocolType="HTTP",
+                               Target=f"https://127.0.0.1:{srv.server_address[1]}")["ApiId"]
+    try:
+        started = time.time()
+        status, _, body = call(serval, api_id, "GET", "/")
+        assert status == 500 and json.loads(body) == {"message": "Internal Server Error"}
+        assert time.time() - started < 10
+    finally:
+        apigw2.delete_api(ApiId=api_id)
+        srv.shutdown()

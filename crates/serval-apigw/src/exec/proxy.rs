@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
@@ -41,11 +42,11 @@ pub enum ProxyError {
     Failed(String),
 }
 
-/// A pooled HTTP/1.1 client (plain HTTP; HTTPS endpoints are refused with a
-/// clear error until Serval carries a TLS stack).
+/// A pooled HTTP/1.1 client for `http://` and `https://` URLs (rustls; the
+/// host's CA certificates, else the Mozilla roots).
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl Default for HttpClient {
@@ -60,8 +61,18 @@ impl HttpClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
+        connector.enforce_http(false);
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let https = match builder.with_native_roots() {
+            Ok(b) => b.https_or_http().enable_http1().wrap_connector(connector),
+            Err(_) => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_webpki_roots()
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector),
+        };
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new()).build(https),
         }
     }
 
@@ -74,11 +85,6 @@ impl HttpClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<Upstream, ProxyError> {
-        if url.starts_with("https://") {
-            return Err(ProxyError::Failed(format!(
-                "{url}: Serval's gateway reaches integrations over plain HTTP only"
-            )));
-        }
         let uri: http::Uri = url
             .parse()
             .map_err(|e| ProxyError::Failed(format!("invalid URL {url}: {e}")))?;
