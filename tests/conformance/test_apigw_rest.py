@@ -106,7 +106,8 @@ def test_proxy_event_and_addressings(serval, pets_api):
     assert ev["httpMethod"] == "GET" and ev["pathParameters"] == {"id": "42"}
     assert ev["queryStringParameters"] == {"a": "2", "b": "3"}
     assert ev["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": ["3"]}
-    assert ev["headers"]["x-thing"] == "t" and ev["multiValueHeaders"]["x-thing"] == ["t"]
+    assert ev["headers"]["X-Thing"] == "t" and ev["multiValueHeaders"]["X-Thing"] == ["t"]
+    assert ev["headers"]["Host"] == f"{api_id}.execute-api.localhost:{serval.port}"
     assert ev["stageVariables"] == {"color": "green"}
     rc = ev["requestContext"]
     assert rc["stage"] == "dev" and rc["path"] == "/dev/pets/42"

@@ -325,18 +325,40 @@ pub fn event_v2(inc: &Incoming, m: &Matched) -> Value {
     with_event_v2(inc, m, |ev| serde_json::to_value(ev).unwrap_or_default())
 }
 
+/// `content-type` -> `Content-Type`, `x-api-key` -> `X-Api-Key`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        if upper {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        upper = c == '-';
+    }
+    out
+}
+
 /// The payload format 1.0 event (REST APIs, and HTTP APIs set to 1.0).
 pub fn event_v1(inc: &Incoming, m: &Matched, binary_types: &[String]) -> Value {
     let mut headers = Map::new();
     let mut multi = Map::new();
     for (name, value) in inc.headers {
         let v = Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
-        // REST APIs keep the header names as sent; hyper lower-cases them.
-        headers.insert(name.as_str().to_string(), v.clone());
-        match multi.get_mut(name.as_str()) {
+        // REST APIs keep header names as the client sent them; hyper hands
+        // them over lower-cased, so they are written the way HTTP/1.1 clients
+        // send them (`Content-Type`). HTTP APIs lower-case every name.
+        let name = if m.rest {
+            title_case(name.as_str())
+        } else {
+            name.as_str().to_string()
+        };
+        headers.insert(name.clone(), v.clone());
+        match multi.get_mut(&name) {
             Some(Value::Array(a)) => a.push(v),
             _ => {
-                multi.insert(name.as_str().to_string(), Value::Array(vec![v]));
+                multi.insert(name, Value::Array(vec![v]));
             }
         }
     }
