@@ -397,13 +397,19 @@ def test_rest_apis_survive_restart(serval_factory, apigw_zip, tmp_path):
     proxy_method(gw, api_id, root, fn, "GET", apiKeyRequired=True)
     gw.create_deployment(restApiId=api_id, stageName="prod")
     key = gw.create_api_key(name="k", enabled=True)
-    plan = gw.create_usage_plan(name="p", apiStages=[{"apiId": api_id, "stage": "prod"}])
+    plan = gw.create_usage_plan(name="p", apiStages=[{"apiId": api_id, "stage": "prod"}],
+                                quota={"limit": 2, "period": "MONTH"})
     gw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    hdr = {"x-api-key": key["value"]}
+    assert http_call(s, "GET", "/prod/?mode=status&code=204", host=host(api_id), headers=hdr)[0] == 204
+    time.sleep(0.5)  # usage counts are committed without the request waiting for it
     s.kill9()
     s.start()
-    status, _, body = http_call(s, "GET", "/prod/?mode=status&code=204", host=host(api_id),
-                                headers={"x-api-key": key["value"]})
+    status, _, body = http_call(s, "GET", "/prod/?mode=status&code=204", host=host(api_id), headers=hdr)
     assert status == 204, body
+    # The month's usage survived the restart: the quota of 2 is now used up.
+    status, _, body = http_call(s, "GET", "/prod/", host=host(api_id), headers=hdr)
+    assert status == 429 and json.loads(body) == {"message": "Limit Exceeded"}
 
 
 def test_stage_variables_pick_the_function(serval, apigw1, rest_api, apigw_fn):

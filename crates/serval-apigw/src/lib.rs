@@ -61,7 +61,10 @@ impl ApiGateway {
             logs,
             clock: Arc::new(SystemClock),
             config,
-            exec: exec::Exec::new(),
+            exec: exec::Exec {
+                quotas: exec::limits::Quotas::load(store.clone()),
+                ..exec::Exec::new()
+            },
         }))
     }
 

@@ -119,11 +119,16 @@ impl AuthCache {
     }
 }
 
-/// Requests counted against usage plan quotas, per plan, key and period.
+/// Requests counted against usage plan quotas, per plan, key and period;
+/// written through to the store (without waiting for the commit), so a
+/// restart keeps the period's usage.
 #[derive(Default)]
 pub struct Quotas {
     counts: Mutex<HashMap<(String, String), (i64, u64)>>,
+    store: Option<serval_store::Store>,
 }
+
+const USAGE_PREFIX: &str = "usage/";
 
 /// The quota period an instant falls in (days, weeks or months since the epoch).
 fn period_of(period: &str, offset: i64, millis: u64) -> i64 {
@@ -139,6 +144,40 @@ fn period_of(period: &str, offset: i64, millis: u64) -> i64 {
 }
 
 impl Quotas {
+    /// Counters as the store last saw them.
+    pub fn load(store: serval_store::Store) -> Self {
+        let mut counts = HashMap::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let Ok(page) = store.scan(
+                crate::table::KS,
+                USAGE_PREFIX.as_bytes(),
+                after.as_deref(),
+                1000,
+            ) else {
+                break;
+            };
+            let Some(last) = page.last() else { break };
+            after = Some(last.0.clone());
+            for (k, v) in &page {
+                let key = String::from_utf8_lossy(&k[USAGE_PREFIX.len()..]).into_owned();
+                let val = String::from_utf8_lossy(v).into_owned();
+                let (Some((plan, api_key)), Some((period, n))) =
+                    (key.split_once('/'), val.split_once(' '))
+                else {
+                    continue;
+                };
+                if let (Ok(period), Ok(n)) = (period.parse::<i64>(), n.parse::<u64>()) {
+                    counts.insert((plan.to_string(), api_key.to_string()), (period, n));
+                }
+            }
+        }
+        Self {
+            counts: Mutex::new(counts),
+            store: Some(store),
+        }
+    }
+
     /// Requests used in the current period.
     pub fn used(
         &self,
@@ -170,6 +209,13 @@ impl Quotas {
             return false;
         }
         e.1 += 1;
+        if let Some(store) = &self.store {
+            store.write_detached(vec![serval_store::Op::Put {
+                ks: crate::table::KS,
+                key: format!("{USAGE_PREFIX}{plan}/{key}").into_bytes(),
+                value: format!("{} {}", e.0, e.1).into_bytes(),
+            }]);
+        }
         true
     }
 }
