@@ -17,16 +17,16 @@ from serval_harness import http_call
 class Issuer:
     """An OIDC issuer on loopback whose key set can change (rotation)."""
 
-    def __init__(self):
+    def __init__(self, discovery=True):
         self.keys = {}
         self.fetches = 0
         issuer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                if self.path == "/.well-known/openid-configuration":
+                if self.path == "/.well-known/openid-configuration" and discovery:
                     doc = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
-                elif self.path == "/jwks.json":
+                elif self.path in ("/jwks.json", "/.well-known/jwks.json"):
                     issuer.fetches += 1
                     doc = {"keys": [issuer.public_jwk(k) for k in issuer.keys]}
                 else:
@@ -151,3 +151,22 @@ def test_key_rotation_and_ec_keys(serval, jwt_api, issuer):
     status, _, body = get(serval, jwt_api, "/me", issuer.token(kid="k2"))
     assert status == 200, body
     assert get(serval, jwt_api, "/me", issuer.token(kid="k1"))[0] == 200
+
+
+def test_issuer_without_discovery_uses_well_known_jwks(serval, apigw2, apigw_fn):
+    issuer = Issuer(discovery=False)
+    issuer.add_rsa("k1")
+    api_id = apigw2.create_api(Name="jwks", ProtocolType="HTTP")["ApiId"]
+    try:
+        integ = apigw2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                          IntegrationUri=apigw_fn, PayloadFormatVersion="2.0")
+        au = apigw2.create_authorizer(ApiId=api_id, AuthorizerType="JWT", Name="plain",
+                                      IdentitySource=["$request.header.Authorization"],
+                                      JwtConfiguration={"Issuer": issuer.url, "Audience": ["my-app"]})
+        apigw2.create_route(ApiId=api_id, RouteKey="GET /x", Target=f"integrations/{integ['IntegrationId']}",
+                            AuthorizationType="JWT", AuthorizerId=au["AuthorizerId"])
+        apigw2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        assert get(serval, api_id, "/x", issuer.token())[0] == 200
+    finally:
+        apigw2.delete_api(ApiId=api_id)
+        issuer.server.shutdown()

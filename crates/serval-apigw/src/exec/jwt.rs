@@ -166,12 +166,14 @@ impl ApiGateway {
                 return Some(k.set);
             }
         }
-        let discovery = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let doc = self.fetch_json(&discovery).await?;
-        let jwks_uri = doc.get("jwks_uri")?.as_str()?.to_string();
+        let base = issuer.trim_end_matches('/');
+        // OIDC discovery names the key set; without it, the conventional
+        // `/.well-known/jwks.json` of the issuer.
+        let discovered = self
+            .fetch_json(&format!("{base}/.well-known/openid-configuration"))
+            .await
+            .and_then(|doc| doc.get("jwks_uri")?.as_str().map(str::to_string));
+        let jwks_uri = discovered.unwrap_or_else(|| format!("{base}/.well-known/jwks.json"));
         let set: JwkSet = serde_json::from_value(self.fetch_json(&jwks_uri).await?)
             .map_err(|e| tracing::warn!(issuer, error = %e, "JWT authorizer: unreadable JWKS"))
             .ok()?;
