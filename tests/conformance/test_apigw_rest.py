@@ -427,3 +427,36 @@ def test_stage_variables_pick_the_function(serval, apigw1, rest_api, apigw_fn):
     assert status == 200, body
     assert json.loads(body)["stageVariables"] == {"fn": name}
     assert call(serval, api_id, "GET", "/b/")[0] == 500
+
+
+def test_non_proxy_integrations_pass_through(serval, apigw1, rest_api, apigw_fn, upstream):
+    api_id = rest_api("custom")["id"]
+    root = root_id(apigw1, api_id)
+    fn_res = apigw1.create_resource(restApiId=api_id, parentId=root, pathPart="fn")
+    http_res = apigw1.create_resource(restApiId=api_id, parentId=root, pathPart="http")
+    apigw1.put_method(restApiId=api_id, resourceId=fn_res["id"], httpMethod="POST", authorizationType="NONE")
+    apigw1.put_integration(restApiId=api_id, resourceId=fn_res["id"], httpMethod="POST", type="AWS",
+                           integrationHttpMethod="POST", uri=lambda_uri(apigw_fn),
+                           requestTemplates={"application/json": "$input.json('$')"})
+    apigw1.put_integration_response(restApiId=api_id, resourceId=fn_res["id"], httpMethod="POST",
+                                    statusCode="200", responseTemplates={"application/json": ""})
+    apigw1.put_integration_response(restApiId=api_id, resourceId=fn_res["id"], httpMethod="POST",
+                                    statusCode="400", selectionPattern="boom.*")
+    apigw1.put_method(restApiId=api_id, resourceId=http_res["id"], httpMethod="GET", authorizationType="NONE")
+    apigw1.put_integration(restApiId=api_id, resourceId=http_res["id"], httpMethod="GET", type="HTTP",
+                           integrationHttpMethod="GET", uri=f"{upstream}/plain")
+    apigw1.put_integration_response(restApiId=api_id, resourceId=http_res["id"], httpMethod="GET",
+                                    statusCode="200", selectionPattern="2\\d{2}")
+    apigw1.create_deployment(restApiId=api_id, stageName="v1")
+    # The request body is the event; the answer is the body of the default response.
+    status, _, body = call(serval, api_id, "POST", "/v1/fn",
+                           body=json.dumps({"queryStringParameters": {"mode": "plain"}}),
+                           headers={"Content-Type": "application/json"})
+    assert status == 200 and json.loads(body) == {"hello": "world"}
+    # A function error selects the response whose pattern matches its errorMessage.
+    status, _, body = call(serval, api_id, "POST", "/v1/fn",
+                           body=json.dumps({"queryStringParameters": {"mode": "fail"}}),
+                           headers={"Content-Type": "application/json"})
+    assert status == 400 and json.loads(body)["errorMessage"] == "boom"
+    status, _, body = call(serval, api_id, "GET", "/v1/http")
+    assert status == 200 and json.loads(body)["path"] == "/plain"

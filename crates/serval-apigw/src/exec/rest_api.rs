@@ -320,6 +320,14 @@ impl ApiGateway {
                     .await
             }
             "MOCK" => mock(integration, req),
+            "AWS" => {
+                self.lambda_custom(api, stage, integration, req, timeout, trace)
+                    .await
+            }
+            "HTTP" => {
+                self.http_custom(integration, &found.params, req, &headers, timeout)
+                    .await
+            }
             _ => Response::json(500, &json!({"message": "Internal server error"})),
         };
         if let Some((key, ttl)) = cache {
@@ -328,6 +336,80 @@ impl ApiGateway {
             }
         }
         resp
+    }
+
+    /// A Lambda custom (non-proxy) integration in passthrough mode: the
+    /// request body is the event, the answer goes through the integration
+    /// responses (a function error selects by its `errorMessage`).
+    async fn lambda_custom(
+        &self,
+        api: &RestApiRec,
+        stage: &Stage,
+        integration: &Integration,
+        req: &Request,
+        timeout: Duration,
+        trace: &mut Trace,
+    ) -> Response {
+        let function = super::lambda_function(integration.uri.as_deref(), &stage.variables);
+        if function.is_empty() {
+            return Response::json(500, &json!({"message": "Internal server error"}));
+        }
+        let payload = if req.body.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            req.body.clone()
+        };
+        let source_arn = format!(
+            "arn:aws:execute-api:{}:{}:{}/{}/{}{}",
+            api.region, api.account, api.api.id, stage.stage_name, req.method, req.path
+        );
+        let called = std::time::Instant::now();
+        let result = self
+            .call_lambda(
+                &api.account,
+                &api.region,
+                &function,
+                payload,
+                timeout,
+                source_arn,
+            )
+            .await;
+        trace.integration_latency = Some(called.elapsed().as_millis() as u64);
+        match result {
+            Ok(out) if out.function_error.is_none() => respond(integration, "", out.payload),
+            Ok(out) => {
+                let message = serde_json::from_slice::<Value>(&out.payload)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("errorMessage")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_default();
+                respond(integration, &message, out.payload)
+            }
+            Err(super::CallFailure::Timeout) => (REST_ERRORS.timeout)(),
+            Err(super::CallFailure::Throttled) => message(429, "Too Many Requests"),
+            Err(super::CallFailure::TooLarge) => message(413, "Request Entity Too Large"),
+            Err(super::CallFailure::Failed(_)) => (REST_ERRORS.failed)(),
+        }
+    }
+
+    /// An HTTP custom (non-proxy) integration in passthrough mode: the body
+    /// goes to the URI, the answer through the integration responses
+    /// selected by its status code.
+    async fn http_custom(
+        &self,
+        integration: &Integration,
+        params: &[(String, String)],
+        req: &Request,
+        headers: &http::HeaderMap,
+        timeout: Duration,
+    ) -> Response {
+        let up = self
+            .rest_http_proxy(integration, params, req, headers, timeout)
+            .await;
+        respond(integration, up.status.as_str(), up.body)
     }
 
     async fn rest_http_proxy(
@@ -611,6 +693,24 @@ fn mock(integration: &Integration, req: &Request) -> Response {
         })
         .unwrap_or(200)
         .to_string();
+    respond(integration, &status, Bytes::new())
+}
+
+/// Whether a mapping template just passes the payload through.
+fn passes_through(template: &str) -> bool {
+    matches!(
+        template.trim(),
+        "" | "$input.json('$')" | "$input.json(\"$\")" | "$input.body"
+    )
+}
+
+/// The integration response a non-proxy integration's outcome selects
+/// (`selector`: the status code, or a Lambda error message, matched against
+/// each `selectionPattern`; the one without a pattern is the default): its
+/// status, static header values, and its template as the body, or the
+/// integration's own answer when the template passes it through (Serval
+/// does not evaluate VTL).
+fn respond(integration: &Integration, selector: &str, answer: Bytes) -> Response {
     let responses = &integration.integration_responses;
     let chosen = responses
         .values()
@@ -618,7 +718,7 @@ fn mock(integration: &Integration, req: &Request) -> Response {
             r.selection_pattern.as_deref().is_some_and(|p| {
                 !p.is_empty()
                     && regex_lite::Regex::new(&format!("^(?:{p})$"))
-                        .is_ok_and(|re| re.is_match(&status))
+                        .is_ok_and(|re| re.is_match(selector))
             })
         })
         .or_else(|| {
@@ -630,14 +730,16 @@ fn mock(integration: &Integration, req: &Request) -> Response {
         return Response::json(500, &json!({"message": "Internal server error"}));
     };
     let code: u16 = chosen.status_code.parse().unwrap_or(200);
-    let body = chosen
+    let template = chosen
         .response_templates
         .as_ref()
         .and_then(|t| t.get("application/json").or_else(|| t.values().next()))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let mut r = Response::bytes(code, "application/json", Bytes::from(body));
+        .and_then(Value::as_str);
+    let body = match template {
+        Some(t) if !passes_through(t) => Bytes::from(t.to_string()),
+        _ => answer,
+    };
+    let mut r = Response::bytes(code, "application/json", body);
     if let Some(params) = &chosen.response_parameters {
         for (k, v) in params {
             if let (Some(name), Some(v)) = (k.strip_prefix("method.response.header."), v.as_str()) {
