@@ -144,6 +144,71 @@ def test_scopes(serval, jwt_api, issuer):
     assert get(serval, jwt_api, "/admin", issuer.token(scp=["admin"]))[0] == 200
 
 
+def test_refusals_say_why_in_www_authenticate(serval, jwt_api, issuer):
+    status, headers, _ = get(serval, jwt_api, "/me")
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    status, headers, _ = get(serval, jwt_api, "/me", issuer.token(exp=int(time.time()) - 10))
+    assert status == 401
+    assert headers["www-authenticate"] == ('Bearer scope="" error="invalid_token" '
+                                           'error_description="the token has expired"')
+    status, headers, _ = get(serval, jwt_api, "/me", issuer.token(aud=["x", "y"]))
+    assert status == 401
+    assert 'error_description="the token does not have a valid audience"' in headers["www-authenticate"]
+    # Issued in the future (beyond a few seconds of clock skew).
+    assert get(serval, jwt_api, "/me", issuer.token(iat=int(time.time()) + 600))[0] == 401
+    # The key set says k1 is for RS256: the same key under another algorithm is refused,
+    # and so is a shared-secret algorithm.
+    _, key = issuer.keys["k1"]
+    now = int(time.time())
+    body = {"iss": issuer.url, "aud": "my-app", "sub": "u", "iat": now, "exp": now + 300}
+    rs512 = jwt.encode(body, key, algorithm="RS512", headers={"kid": "k1"})
+    assert get(serval, jwt_api, "/me", rs512)[0] == 401
+    hs256 = jwt.encode(body, "secret-secret-secret-secret-1234", algorithm="HS256", headers={"kid": "k1"})
+    assert get(serval, jwt_api, "/me", hs256)[0] == 401
+    # Any one of several audiences will do.
+    assert get(serval, jwt_api, "/me", issuer.token(aud=["x", "my-app"]))[0] == 200
+
+
+def test_claims_are_text_and_scopes_only_on_scoped_routes(serval, jwt_api, issuer):
+    token = issuer.token(scope="read write", verified=True,
+                         address={"zip": "1000", "city": "Brussels"}, aud=["my-app", "other"])
+    status, _, body = get(serval, jwt_api, "/me", token)
+    assert status == 200, body
+    auth = json.loads(body)["requestContext"]["authorizer"]["jwt"]
+    claims = auth["claims"]
+    assert all(isinstance(v, str) for v in claims.values())
+    assert claims["verified"] == "true"
+    assert claims["address"] == "map[city:Brussels zip:1000]"
+    assert claims["aud"] == "[my-app other]"
+    assert claims["scope"] == "read write"
+    assert claims["exp"].isdigit()
+    # The route asks for no scopes: API Gateway hands on null even though the token has some.
+    assert auth["scopes"] is None
+
+
+def test_token_from_the_query_string(serval, apigw2, apigw_fn, issuer):
+    api_id = apigw2.create_api(Name="jwtq", ProtocolType="HTTP")["ApiId"]
+    try:
+        integ = apigw2.create_integration(ApiId=api_id, IntegrationType="AWS_PROXY",
+                                          IntegrationUri=apigw_fn, PayloadFormatVersion="2.0")
+        au = apigw2.create_authorizer(ApiId=api_id, AuthorizerType="JWT", Name="q",
+                                      IdentitySource=["$request.querystring.access_token"],
+                                      JwtConfiguration={"Issuer": issuer.url, "Audience": ["my-app"]})
+        apigw2.create_route(ApiId=api_id, RouteKey="GET /q", Target=f"integrations/{integ['IntegrationId']}",
+                            AuthorizationType="JWT", AuthorizerId=au["AuthorizerId"])
+        apigw2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+        host = f"{api_id}.execute-api.localhost"
+        status, _, body = http_call(serval, "GET", f"/q?access_token={issuer.token()}", host=host)
+        assert status == 200, body
+        assert json.loads(body)["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] == "user-1"
+        # A token in the Authorization header is not where this authorizer looks.
+        status, _, _ = http_call(serval, "GET", "/q", host=host,
+                                 headers={"Authorization": f"Bearer {issuer.token()}"})
+        assert status == 401
+    finally:
+        apigw2.delete_api(ApiId=api_id)
+
+
 def test_key_rotation_and_ec_keys(serval, jwt_api, issuer):
     assert get(serval, jwt_api, "/me", issuer.token())[0] == 200
     issuer.add_ec("k2")
