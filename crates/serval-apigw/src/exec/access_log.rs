@@ -90,6 +90,43 @@ pub fn render(format: &str, t: &Trace, d: &Done) -> String {
     out
 }
 
+impl crate::ApiGateway {
+    /// Writes the access log line of a finished request, when its stage logs access.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn log_access(
+        &self,
+        trace: &Trace,
+        req: &serval_wire::Request,
+        resp: &serval_wire::Response,
+        api: (&str, &str, &str),
+        request_id: &str,
+        time_ms: u64,
+        started: std::time::Instant,
+    ) {
+        let (Some((group, format)), Some(logs)) = (&trace.destination, &self.logs) else {
+            return;
+        };
+        let (api_id, account, region) = api;
+        let done = Done {
+            request_id,
+            source_ip: &super::http_api::source_ip(req),
+            user_agent: req.header("user-agent").unwrap_or(""),
+            time_ms,
+            method: req.method.as_str(),
+            path: &req.path,
+            status: resp.status.as_u16(),
+            response_length: resp.body.len(),
+            latency_ms: started.elapsed().as_millis() as u64,
+            api_id,
+            account_id: account,
+            domain_name: &req.host().unwrap_or_default(),
+        };
+        let line = render(format, trace, &done);
+        let stream = format!("{api_id}_{}", trace.stage);
+        logs.append(account, region, group, &stream, &[(time_ms, line)]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,42 +165,5 @@ mod tests {
             group_of("arn:aws:logs:us-east-1:0:log-group:/gw/access:*").as_deref(),
             Some("/gw/access")
         );
-    }
-}
-
-impl crate::ApiGateway {
-    /// Writes the access log line of a finished request, when its stage logs access.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn log_access(
-        &self,
-        trace: &Trace,
-        req: &serval_wire::Request,
-        resp: &serval_wire::Response,
-        api: (&str, &str, &str),
-        request_id: &str,
-        time_ms: u64,
-        started: std::time::Instant,
-    ) {
-        let (Some((group, format)), Some(logs)) = (&trace.destination, &self.logs) else {
-            return;
-        };
-        let (api_id, account, region) = api;
-        let done = Done {
-            request_id,
-            source_ip: &super::http_api::source_ip(req),
-            user_agent: req.header("user-agent").unwrap_or(""),
-            time_ms,
-            method: req.method.as_str(),
-            path: &req.path,
-            status: resp.status.as_u16(),
-            response_length: resp.body.len(),
-            latency_ms: started.elapsed().as_millis() as u64,
-            api_id,
-            account_id: account,
-            domain_name: &req.host().unwrap_or_default(),
-        };
-        let line = render(format, trace, &done);
-        let stream = format!("{api_id}_{}", trace.stage);
-        logs.append(account, region, group, &stream, &[(time_ms, line)]);
     }
 }
