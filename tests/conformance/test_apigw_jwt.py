@@ -28,7 +28,8 @@ class Issuer:
                     doc = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
                 elif self.path in ("/jwks.json", "/.well-known/jwks.json"):
                     issuer.fetches += 1
-                    doc = {"keys": [issuer.public_jwk(k) for k in issuer.keys]}
+                    doc = {"keys": [issuer.public_jwk(k) for k in issuer.keys]
+                           + [{"kty": "unknown-kind", "kid": "junk"}]}
                 else:
                     self.send_response(404)
                     self.end_headers()

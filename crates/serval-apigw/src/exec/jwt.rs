@@ -267,10 +267,23 @@ impl ApiGateway {
             .await
             .and_then(|doc| doc.get("jwks_uri")?.as_str().map(str::to_string));
         let jwks_uri = discovered.unwrap_or_else(|| format!("{base}/.well-known/jwks.json"));
-        let set: JwkSet = serde_json::from_value(self.fetch_json(&jwks_uri).await?)
-            .map_err(|e| tracing::warn!(issuer, error = %e, "JWT authorizer: unreadable JWKS"))
-            .ok()?;
-        let set = Arc::new(set);
+        // Keys are read one by one: a key of a kind Serval cannot read (or a
+        // malformed one) is skipped, not the whole set.
+        let doc = self.fetch_json(&jwks_uri).await?;
+        let keys: Vec<jsonwebtoken::jwk::Jwk> = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .filter_map(|k| serde_json::from_value(k.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if keys.is_empty() {
+            tracing::warn!(issuer, "JWT authorizer: no usable keys in the JWKS");
+            return None;
+        }
+        let set = Arc::new(JwkSet { keys });
         self.exec.jwks.put(issuer, set.clone(), refresh);
         Some(set)
     }
