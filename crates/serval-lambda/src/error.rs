@@ -120,5 +120,13 @@ pub fn validation(value: &str, field: &str, constraint: &str) -> LambdaError {
     ))
 }
 
+/// 412 for a `RevisionId` that is no longer current; `getter` names the
+/// API that returns the current one (`GetFunction/GetAlias`, `GetPolicy`).
+pub fn stale_revision(getter: &str) -> LambdaError {
+    LambdaError::PreconditionFailed(format!(
+        "The Revision Id provided does not match the latest Revision Id. Call the {getter} API to retrieve the latest Revision Id"
+    ))
+}
+
 /// Shorthand result type.
 pub type Result<T> = std::result::Result<T, LambdaError>;

@@ -3,11 +3,11 @@
 
 use super::access_log::{self, Trace};
 use super::event::{self, Incoming};
-use super::mapping;
 use super::{cors_headers, message, preflight};
+use super::{mapping, proxy};
 use crate::routing::RouteTable;
+use crate::v2::apply::parse_route_key;
 use crate::v2::model::{Authorizer, Cors, HttpApi, Integration, Route, RouteSettings, Stage};
-use crate::v2::ops::parse_route_key;
 use crate::ApiGateway;
 use bytes::Bytes;
 use serval_core::RequestContext;
@@ -185,25 +185,13 @@ impl ApiGateway {
                 None => return message(404, "Not Found"),
             },
             None => {
-                let trimmed = path.trim_start_matches('/');
-                let raw_first = trimmed.split('/').next().unwrap_or("");
-                let first = percent_encoding::percent_decode_str(raw_first).decode_utf8_lossy();
+                let (first, rest) = super::split_stage(&path);
                 match api
                     .stages
-                    .get(first.as_ref())
+                    .get(&first)
                     .filter(|_| first != "$default" && !first.is_empty())
                 {
-                    Some(st) => {
-                        // Slice by the raw (still encoded) segment: `trimmed` and
-                        // `raw_first` share their start, so this is a char boundary.
-                        let rest = &trimmed[raw_first.len()..];
-                        let rest = if rest.is_empty() {
-                            "/".to_string()
-                        } else {
-                            rest.to_string()
-                        };
-                        (st, path.as_str(), rest)
-                    }
+                    Some(st) => (st, path.as_str(), rest),
                     None => match api.stages.get("$default") {
                         Some(st) => (st, path.as_str(), path.clone()),
                         None => return message(404, "Not Found"),
@@ -381,16 +369,8 @@ impl ApiGateway {
             params,
             &stage.stage_variables,
         );
-        let mut url = integration.integration_uri.clone().unwrap_or_default();
-        let mut substituted = false;
-        for (k, v) in params {
-            let pat = format!("{{{k}}}");
-            let pat_greedy = format!("{{{k}+}}");
-            if url.contains(&pat) || url.contains(&pat_greedy) {
-                url = url.replace(&pat_greedy, v).replace(&pat, v);
-                substituted = true;
-            }
-        }
+        let uri = integration.integration_uri.as_deref().unwrap_or_default();
+        let (mut url, substituted) = proxy::substitute_params(uri, params);
         if let Some(path) = &out.path {
             let base = match url
                 .find("://")
@@ -407,41 +387,31 @@ impl ApiGateway {
             let q: String = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(out.query.iter())
                 .finish();
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&q);
+            proxy::append_query(&mut url, &q);
         }
-        let method = match integration.integration_method.as_deref() {
-            None | Some("ANY") => req.method.clone(),
-            Some(m) => {
-                http::Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| req.method.clone())
-            }
-        };
-        match self
-            .exec
-            .http
-            .send(method, &url, &out.headers, req.body.clone(), timeout)
+        let method =
+            proxy::integration_method(integration.integration_method.as_deref(), &req.method);
+        let mut up = match self
+            .forward(
+                method,
+                &url,
+                &out.headers,
+                req.body.clone(),
+                timeout,
+                &HTTP_API_ERRORS,
+            )
             .await
         {
-            Ok(up) => {
-                let mut status = up.status;
-                let mut headers = up.headers;
-                mapping::map_response(
-                    integration.response_parameters.as_ref(),
-                    &mut status,
-                    &mut headers,
-                    inc,
-                    &stage.stage_variables,
-                );
-                let mut r = Response::empty(status);
-                r.headers = headers;
-                r.body = up.body;
-                r
-            }
-            Err(super::proxy::ProxyError::Timeout) => message(504, "Gateway Timeout"),
-            Err(super::proxy::ProxyError::Failed(e)) => {
-                tracing::debug!(error = %e, "http integration failed");
-                message(500, "Internal Server Error")
-            }
-        }
+            Ok(up) => up,
+            Err(r) => return r,
+        };
+        mapping::map_response(
+            integration.response_parameters.as_ref(),
+            &mut up.status,
+            &mut up.headers,
+            inc,
+            &stage.stage_variables,
+        );
+        up.into_response()
     }
 }

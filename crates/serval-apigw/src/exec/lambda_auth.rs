@@ -245,7 +245,7 @@ impl ApiGateway {
     }
 
     async fn run_authorizer(&self, call: &AuthorizerCall<'_>) -> Result<AuthDecision, Refusal> {
-        let function = crate::v2::ops::lambda_target(call.uri).unwrap_or(call.uri);
+        let function = crate::v2::apply::lambda_target(call.uri).unwrap_or(call.uri);
         let payload = Bytes::from(serde_json::to_vec(&call.event).unwrap_or_default());
         let source_arn = call.arn.clone();
         let out = match self

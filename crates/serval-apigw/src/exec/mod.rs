@@ -22,6 +22,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+/// A path's first segment (decoded: a stage name) and the path after it
+/// (still encoded, `/` when nothing follows).
+pub fn split_stage(path: &str) -> (String, String) {
+    let trimmed = path.trim_start_matches('/');
+    let raw_first = trimmed.split('/').next().unwrap_or("");
+    let first = percent_encoding::percent_decode_str(raw_first)
+        .decode_utf8_lossy()
+        .into_owned();
+    // Sliced by the raw (still encoded) segment: `trimmed` and `raw_first`
+    // share their start, so this is a char boundary.
+    let rest = &trimmed[raw_first.len()..];
+    let rest = if rest.is_empty() { "/" } else { rest };
+    (first, rest.to_string())
+}
+
 /// The largest request body API Gateway accepts (10 MB).
 pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
@@ -141,7 +156,7 @@ pub fn lambda_function(
             out = out.replace(&format!("${{stageVariables.{k}}}"), v);
         }
     }
-    crate::v2::ops::lambda_target(&out)
+    crate::v2::apply::lambda_target(&out)
         .map(str::to_string)
         .unwrap_or_default()
 }
@@ -163,13 +178,14 @@ pub enum CallFailure {
     Failed(AwsError),
 }
 
-/// How an API type words the failures of a Lambda proxy integration.
+/// How an API type words the failures of its integrations.
 pub struct ProxyErrors {
     /// The function failed or answered something unmappable.
     pub function: fn() -> Response,
     /// No answer within the integration timeout.
     pub timeout: fn() -> Response,
-    /// Lambda refused (function missing, Serval failure).
+    /// The integration could not be reached or refused (function missing,
+    /// connection failed, Serval failure).
     pub failed: fn() -> Response,
 }
 
@@ -298,6 +314,32 @@ impl crate::ApiGateway {
                 tracing::debug!(error = %e, "lambda integration failed");
                 trace.error = Some(e.message);
                 (errors.failed)()
+            }
+        }
+    }
+
+    /// Sends an HTTP integration's request; a failure comes back as the
+    /// response the API type answers with.
+    pub(crate) async fn forward(
+        &self,
+        method: http::Method,
+        url: &str,
+        headers: &http::HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+        errors: &ProxyErrors,
+    ) -> Result<proxy::Upstream, Response> {
+        match self
+            .exec
+            .http
+            .send(method, url, headers, body, timeout)
+            .await
+        {
+            Ok(up) => Ok(up),
+            Err(proxy::ProxyError::Timeout) => Err((errors.timeout)()),
+            Err(proxy::ProxyError::Failed(e)) => {
+                tracing::debug!(error = %e, "http integration failed");
+                Err((errors.failed)())
             }
         }
     }

@@ -42,6 +42,49 @@ pub enum ProxyError {
     Failed(String),
 }
 
+/// The integration URI with `{name}` and `{name+}` replaced by path
+/// parameters, and whether any was.
+pub fn substitute_params(uri: &str, params: &[(String, String)]) -> (String, bool) {
+    let mut url = uri.to_string();
+    let mut substituted = false;
+    for (k, v) in params {
+        let pat = format!("{{{k}}}");
+        let pat_greedy = format!("{{{k}+}}");
+        if url.contains(&pat) || url.contains(&pat_greedy) {
+            url = url.replace(&pat_greedy, v).replace(&pat, v);
+            substituted = true;
+        }
+    }
+    (url, substituted)
+}
+
+/// Appends an encoded query string to a URL that may already have one.
+pub fn append_query(url: &mut String, query: &str) {
+    if !query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(query);
+    }
+}
+
+/// The method an HTTP integration calls with: its own, or the request's
+/// when it says `ANY` (or nothing usable).
+pub fn integration_method(configured: Option<&str>, requested: &Method) -> Method {
+    match configured {
+        None | Some("ANY") => requested.clone(),
+        Some(m) => Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| requested.clone()),
+    }
+}
+
+impl Upstream {
+    /// The upstream's answer as the gateway's response.
+    pub fn into_response(self) -> serval_wire::Response {
+        let mut r = serval_wire::Response::empty(self.status);
+        r.headers = self.headers;
+        r.body = self.body;
+        r
+    }
+}
+
 /// A pooled HTTP/1.1 client for `http://` and `https://` URLs (rustls; the
 /// host's CA certificates, else the Mozilla roots).
 #[derive(Clone)]

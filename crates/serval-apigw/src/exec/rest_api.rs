@@ -137,21 +137,9 @@ impl ApiGateway {
                 None => return message(403, "Forbidden"),
             },
             None => {
-                let trimmed = path.trim_start_matches('/');
-                let raw_first = trimmed.split('/').next().unwrap_or("");
-                let first = percent_encoding::percent_decode_str(raw_first).decode_utf8_lossy();
-                match api.stages.get(first.as_ref()) {
-                    Some(st) => {
-                        let rest = &trimmed[raw_first.len()..];
-                        (
-                            st,
-                            if rest.is_empty() {
-                                "/".to_string()
-                            } else {
-                                rest.to_string()
-                            },
-                        )
-                    }
+                let (first, rest) = super::split_stage(&path);
+                match api.stages.get(&first) {
+                    Some(st) => (st, rest),
                     None => return message(403, "Forbidden"),
                 }
             }
@@ -420,41 +408,24 @@ impl ApiGateway {
         headers: &http::HeaderMap,
         timeout: Duration,
     ) -> Response {
-        let mut url = integration.uri.clone().unwrap_or_default();
-        for (k, v) in params {
-            url = url
-                .replace(&format!("{{{k}+}}"), v)
-                .replace(&format!("{{{k}}}"), v);
-        }
-        if !req.query.is_empty() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&req.query);
-        }
-        let method = match integration.http_method.as_deref() {
-            None | Some("ANY") => req.method.clone(),
-            Some(m) => {
-                http::Method::from_bytes(m.as_bytes()).unwrap_or_else(|_| req.method.clone())
-            }
-        };
+        let uri = integration.uri.as_deref().unwrap_or_default();
+        let (mut url, _) = super::proxy::substitute_params(uri, params);
+        super::proxy::append_query(&mut url, &req.query);
+        let method =
+            super::proxy::integration_method(integration.http_method.as_deref(), &req.method);
         match self
-            .exec
-            .http
-            .send(method, &url, headers, req.body.clone(), timeout)
+            .forward(
+                method,
+                &url,
+                headers,
+                req.body.clone(),
+                timeout,
+                &REST_ERRORS,
+            )
             .await
         {
-            Ok(up) => {
-                let mut r = Response::empty(up.status);
-                r.headers = up.headers;
-                r.body = up.body;
-                r
-            }
-            Err(super::proxy::ProxyError::Timeout) => {
-                Response::json(504, &json!({"message": "Endpoint request timed out"}))
-            }
-            Err(super::proxy::ProxyError::Failed(e)) => {
-                tracing::debug!(error = %e, "http integration failed");
-                Response::json(500, &json!({"message": "Internal server error"}))
-            }
+            Ok(up) => up.into_response(),
+            Err(r) => r,
         }
     }
 

@@ -110,6 +110,13 @@ impl ApiGateway {
         Ok(out)
     }
 
+    /// The method a reference names, if its resource and method exist.
+    fn find_method<'a>(api: &'a RestApiRec, m: &MethodRef) -> Option<&'a Method> {
+        api.resources
+            .get(&m.resource)
+            .and_then(|r| r.resource_methods.get(&m.method))
+    }
+
     fn method_mut<'a>(api: &'a mut RestApiRec, m: &MethodRef) -> Result<&'a mut Method> {
         api.resources
             .get_mut(&m.resource)
@@ -332,11 +339,7 @@ impl ApiGateway {
             }
             V1Op::GetMethodResponse(m, code) => {
                 let a = self.read_rest(ctx, &m.api)?;
-                let me = a
-                    .resources
-                    .get(&m.resource)
-                    .and_then(|r| r.resource_methods.get(&m.method))
-                    .ok_or_else(|| nf("Method"))?;
+                let me = Self::find_method(&a, &m).ok_or_else(|| nf("Method"))?;
                 let r = me
                     .method_responses
                     .get(&code)
@@ -367,11 +370,7 @@ impl ApiGateway {
             }
             V1Op::GetIntegration(m) => {
                 let a = self.read_rest(ctx, &m.api)?;
-                let me = a
-                    .resources
-                    .get(&m.resource)
-                    .and_then(|r| r.resource_methods.get(&m.method))
-                    .ok_or_else(|| nf("Method"))?;
+                let me = Self::find_method(&a, &m).ok_or_else(|| nf("Method"))?;
                 let i = me
                     .method_integration
                     .as_ref()
@@ -428,10 +427,7 @@ impl ApiGateway {
             }
             V1Op::GetIntegrationResponse(m, code) => {
                 let a = self.read_rest(ctx, &m.api)?;
-                let r = a
-                    .resources
-                    .get(&m.resource)
-                    .and_then(|r| r.resource_methods.get(&m.method))
+                let r = Self::find_method(&a, &m)
                     .and_then(|me| me.method_integration.as_ref())
                     .and_then(|i| i.integration_responses.get(&code))
                     .ok_or_else(|| nf("Response"))?;
@@ -797,7 +793,7 @@ pub(crate) fn integration_from(i: PutIntegrationInput) -> Result<Integration> {
     match kind.as_str() {
         "AWS_PROXY" => {
             let uri = i.uri.as_deref().unwrap_or("");
-            if crate::v2::ops::lambda_target(uri).is_none() {
+            if crate::v2::apply::lambda_target(uri).is_none() {
                 return Err(bad("Integrations of type 'AWS_PROXY' currently only supports Lambda function and Firehose stream invocations."));
             }
             if i.http_method.is_none() {
@@ -849,7 +845,7 @@ pub(crate) fn authorizer_from(i: AuthorizerInput) -> Result<Authorizer> {
     match kind.as_str() {
         "TOKEN" | "REQUEST" => {
             let uri = i.authorizer_uri.as_deref().unwrap_or("");
-            if crate::v2::ops::lambda_target(uri).is_none() {
+            if crate::v2::apply::lambda_target(uri).is_none() {
                 return Err(bad(format!("Invalid Authorizer URI: {uri}")));
             }
         }

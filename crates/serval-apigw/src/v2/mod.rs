@@ -1,6 +1,7 @@
 //! The apigatewayv2 management API (HTTP APIs): requests parsed into typed
 //! [`V2Op`]s, answered by the handlers in [`ops`].
 
+pub mod apply;
 pub mod model;
 pub mod openapi;
 pub mod ops;

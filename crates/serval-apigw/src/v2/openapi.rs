@@ -3,8 +3,8 @@
 //! (`x-amazon-apigateway-authorizer` security schemes) and CORS
 //! (`x-amazon-apigateway-cors`); ExportApi writes them back.
 
+use super::apply::parse_route_key;
 use super::model::*;
-use super::ops::parse_route_key;
 use crate::error::{bad, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -134,14 +134,17 @@ pub async fn update(
     input: AliasInput,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let (alias, moved) = l.update_function(&key, |mut f| {
-            let mut a = f.aliases.get(name).cloned().ok_or_else(|| alias_not_found(&key, name))?;
+    let (alias, moved) = l
+        .update_function(&key, |mut f| {
+            let mut a = f
+                .aliases
+                .get(name)
+                .cloned()
+                .ok_or_else(|| alias_not_found(&key, name))?;
             let old_version = a.function_version.clone();
             if let Some(r) = &input.revision_id {
                 if *r != a.revision_id {
-                    return Err(LambdaError::PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
-                    ));
+                    return Err(crate::error::stale_revision("GetFunction/GetAlias"));
                 }
             }
             if let Some(v) = &input.function_version {

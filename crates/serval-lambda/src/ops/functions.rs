@@ -293,9 +293,7 @@ pub fn list(l: &Lambda, ctx: &RequestContext, page: &Page, all_versions: bool) -
 
 fn check_revision(expected: Option<&str>, actual: &str) -> Result<()> {
     match expected {
-        Some(e) if e != actual => Err(LambdaError::PreconditionFailed(
-            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
-        )),
+        Some(e) if e != actual => Err(crate::error::stale_revision("GetFunction/GetAlias")),
         _ => Ok(()),
     }
 }

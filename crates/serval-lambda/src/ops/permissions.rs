@@ -54,6 +54,15 @@ fn action_ok(a: &str) -> bool {
             .is_some_and(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
+/// The policy a reference names: `""` for the function (also `$LATEST`),
+/// else the version or alias.
+fn policy_qualifier(fref: &FunctionRef) -> String {
+    match fref.qualifier.as_deref() {
+        None | Some("$LATEST") => String::new(),
+        Some(q) => q.to_string(),
+    }
+}
+
 /// The qualifier's resource, checked to exist (`""` is the function).
 fn resource(f: &Function, key: &FnKey, qualifier: &str) -> Result<String> {
     if qualifier.is_empty() {
@@ -132,12 +141,7 @@ pub async fn add(
     input: PermissionInput,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let qualifier = fref.qualifier.clone().unwrap_or_default();
-    let qualifier = if qualifier == "$LATEST" {
-        String::new()
-    } else {
-        qualifier
-    };
+    let qualifier = policy_qualifier(fref);
     let sid = input
         .statement_id
         .clone()
@@ -193,9 +197,7 @@ pub async fn add(
             });
             if let Some(want) = &input.revision_id {
                 if *want != policy.revision_id {
-                    return Err(LambdaError::PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id".into(),
-                    ));
+                    return Err(crate::error::stale_revision("GetPolicy"));
                 }
             }
             if policy.statements.iter().any(|s| s["Sid"] == sid.as_str()) {
@@ -221,23 +223,15 @@ pub async fn remove(
     revision_id: Option<String>,
 ) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let qualifier = fref.qualifier.clone().unwrap_or_default();
-    let qualifier = if qualifier == "$LATEST" {
-        String::new()
-    } else {
-        qualifier
-    };
+    let qualifier = policy_qualifier(fref);
     l.update_function(&key, |mut f| {
         resource(&f, &key, &qualifier)?;
-        let missing = || {
-            LambdaError::NotFound(format!("Statement {sid} is not found in resource policy."))
-        };
+        let missing =
+            || LambdaError::NotFound(format!("Statement {sid} is not found in resource policy."));
         let policy = f.policies.get_mut(&qualifier).ok_or_else(missing)?;
         if let Some(want) = &revision_id {
             if *want != policy.revision_id {
-                return Err(LambdaError::PreconditionFailed(
-                    "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id".into(),
-                ));
+                return Err(crate::error::stale_revision("GetPolicy"));
             }
         }
         let before = policy.statements.len();
@@ -258,12 +252,7 @@ pub async fn remove(
 /// GetPolicy.
 pub fn get(l: &Lambda, ctx: &RequestContext, fref: &FunctionRef) -> Result<Response> {
     let key = l.key(ctx, fref)?;
-    let qualifier = fref.qualifier.clone().unwrap_or_default();
-    let qualifier = if qualifier == "$LATEST" {
-        String::new()
-    } else {
-        qualifier
-    };
+    let qualifier = policy_qualifier(fref);
     l.read_function(&key, |f| {
         resource(f, &key, &qualifier)?;
         let p = f.policies.get(&qualifier).ok_or_else(|| {

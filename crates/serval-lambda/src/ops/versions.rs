@@ -85,9 +85,7 @@ pub async fn publish(
             }
             if let Some(r) = &input.revision_id {
                 if *r != f.latest.revision_id {
-                    return Err(LambdaError::PreconditionFailed(
-                        "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".into(),
-                    ));
+                    return Err(crate::error::stale_revision("GetFunction/GetAlias"));
                 }
             }
             let v = publish_into(&mut f, input.description.clone(), now);
