@@ -229,7 +229,11 @@ impl Num {
         if n == 0 {
             return 1;
         }
-        let pad = if !n.is_multiple_of(2) || p.exp % 2 != 0 { 0 } else { 1 };
+        let pad = if !n.is_multiple_of(2) || p.exp % 2 != 0 {
+            0
+        } else {
+            1
+        };
         1 + n.div_ceil(2) + pad + usize::from(p.neg)
     }
 

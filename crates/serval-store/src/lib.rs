@@ -79,6 +79,19 @@ struct Job {
     done_sync: Option<mpsc::Sender<Result<(), String>>>,
 }
 
+/// A submitted write that has not been confirmed durable yet.
+pub struct Pending(oneshot::Receiver<Result<(), String>>);
+
+impl Pending {
+    /// Waits until the batch is committed.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        self.0
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::Codec)
+    }
+}
+
 /// A handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -294,6 +307,14 @@ impl Store {
 
     /// Commits `ops` atomically; returns once they are durable.
     pub async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.submit(ops)?.wait().await
+    }
+
+    /// Queues `ops` for the next commit and returns at once; the commit is
+    /// ordered after every batch submitted before it (so a caller holding its
+    /// own lock while submitting keeps the store in the order of its memory).
+    /// Await [`Pending::wait`] before acknowledging the write.
+    pub fn submit(&self, ops: Vec<Op>) -> Result<Pending, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.sender()?
             .send(Job {
@@ -302,9 +323,7 @@ impl Store {
                 done_sync: None,
             })
             .map_err(|_| StoreError::Closed)?;
-        rx.await
-            .map_err(|_| StoreError::Closed)?
-            .map_err(StoreError::Codec)
+        Ok(Pending(rx))
     }
 
     /// Like [`Store::write`], for synchronous callers (not on an async runtime thread).

@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Account-wide concurrency limit per region.
     #[arg(long, default_value_t = 1000)]
     account_concurrency: u32,
+    /// Milliseconds between DynamoDB TTL sweeps (AWS takes up to days; this is a few seconds).
+    #[arg(long, default_value_t = 5000, env = "SERVAL_DYNAMODB_TTL_INTERVAL_MS")]
+    dynamodb_ttl_interval_ms: u64,
     #[command(flatten)]
     isolation: IsolationArgs,
 }
@@ -165,8 +168,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting api gateway: {e}"))?;
 
+    let dynamodb = serval_dynamodb::DynamoDb::start(
+        store.clone(),
+        serval_dynamodb::DynamoConfig {
+            port: addr.port(),
+            ttl_interval: Duration::from_millis(args.dynamodb_ttl_interval_ms.max(10)),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting dynamodb: {e}"))?;
+    dynamodb.spawn_background();
+
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));
+    router.register(Arc::new(serval_dynamodb::DynamoService(dynamodb)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
     router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
     let services: Vec<&'static str> = router.service_names();

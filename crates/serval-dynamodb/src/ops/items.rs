@@ -1,0 +1,497 @@
+//! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem, and the
+//! key and item checks they share with batches and transactions.
+
+use crate::error::{self, Result};
+use crate::model::{KeyAttr, TableMeta};
+use crate::ops::capacity::{read_units, write_units, Consumed};
+use crate::ops::exprs::{Allowed, Prepared};
+use crate::request::{obj_of, str_of, Body, Checks};
+use crate::table::{KeyPart, PKey, TableState};
+use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
+use crate::{DynamoDb, KS_ITEMS};
+use serval_core::{AwsError, RequestContext};
+use serval_store::Op;
+use std::sync::Arc;
+
+/// Largest item DynamoDB stores.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
+
+fn invalid(msg: impl AsRef<str>) -> AwsError {
+    error::validation(format!(
+        "One or more parameter values were invalid: {}",
+        msg.as_ref()
+    ))
+}
+
+fn empty_key_value(attr: &KeyAttr, v: &Value) -> bool {
+    matches!(v, Value::S(s) if s.is_empty())
+        || matches!(v, Value::B(b) if b.is_empty()) && attr.ty == v.type_name()
+}
+
+fn empty_key_message(v: &Value, name: &str) -> AwsError {
+    let what = if matches!(v, Value::B(_)) {
+        "binary"
+    } else {
+        "string"
+    };
+    error::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {name}"
+    ))
+}
+
+fn check_key_sizes(meta: &TableMeta, pk: &PKey) -> Result<()> {
+    if pk.hash.size() > 2048 {
+        return Err(invalid(
+            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+        ));
+    }
+    if pk.range.as_ref().is_some_and(|r| r.size() > 1024) {
+        return Err(invalid(
+            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ));
+    }
+    let _ = meta;
+    Ok(())
+}
+
+/// Checks a whole item against the table (keys, index keys, size) and
+/// returns its primary key.
+pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
+    for attr in std::iter::once(&meta.keys.hash).chain(meta.keys.range.iter()) {
+        let Some(v) = item.get(&attr.name) else {
+            return Err(invalid(format!(
+                "Missing the key {} in the item",
+                attr.name
+            )));
+        };
+        if !attr.type_matches(v) {
+            return Err(invalid(format!(
+                "Type mismatch for key {} expected: {} actual: {}",
+                attr.name,
+                attr.ty,
+                v.type_name()
+            )));
+        }
+        if empty_key_value(attr, v) {
+            return Err(empty_key_message(v, &attr.name));
+        }
+    }
+    for ix in &meta.indexes {
+        for attr in std::iter::once(&ix.keys.hash).chain(ix.keys.range.iter()) {
+            if meta.keys.has(&attr.name) {
+                continue;
+            }
+            if let Some(v) = item.get(&attr.name) {
+                if !attr.type_matches(v) {
+                    return Err(invalid(format!(
+                        "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                        attr.name,
+                        attr.ty,
+                        v.type_name(),
+                        ix.name
+                    )));
+                }
+                if empty_key_value(attr, v) {
+                    return Err(error::validation(format!(
+                        "One or more parameter values are not valid. A value specified for a secondary index key is not supported. The AttributeValue for a key attribute cannot contain an empty {} value. IndexName: {}, IndexKey: {}",
+                        if matches!(v, Value::B(_)) { "binary" } else { "string" },
+                        ix.name,
+                        attr.name
+                    )));
+                }
+            }
+        }
+    }
+    if item_size(item) > MAX_ITEM_BYTES {
+        return Err(error::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    let pk =
+        PKey::of_item(&meta.keys, item).ok_or_else(|| invalid("Missing the key in the item"))?;
+    check_key_sizes(meta, &pk)?;
+    Ok(pk)
+}
+
+/// Checks a `Key` parameter (exactly the key attributes, right types).
+pub fn check_key(meta: &TableMeta, key: &Item) -> Result<PKey> {
+    let mismatch = || error::validation("The provided key element does not match the schema");
+    let want = 1 + usize::from(meta.keys.range.is_some());
+    if key.len() != want {
+        return Err(mismatch());
+    }
+    for attr in std::iter::once(&meta.keys.hash).chain(meta.keys.range.iter()) {
+        let v = key.get(&attr.name).ok_or_else(mismatch)?;
+        if !attr.type_matches(v) {
+            return Err(mismatch());
+        }
+        if empty_key_value(attr, v) {
+            return Err(empty_key_message(v, &attr.name));
+        }
+    }
+    let pk = PKey::of_item(&meta.keys, key).ok_or_else(mismatch)?;
+    check_key_sizes(meta, &pk)?;
+    Ok(pk)
+}
+
+/// Reads the `Key` parameter of a request.
+pub fn key_param(body: &Body, field: &str) -> Result<Item> {
+    match body.get(field) {
+        None | Some(serde_json::Value::Null) => {
+            let mut c = Checks::new();
+            c.required(body, field);
+            c.finish()?;
+            Ok(Item::new())
+        }
+        Some(v) => item_from_json(v).map_err(|e| e.into_aws()),
+    }
+}
+
+/// Write units of replacing `old` by `new` on the table and its indexes.
+pub fn write_capacity(meta: &TableMeta, old: Option<&Item>, new: Option<&Item>) -> Consumed {
+    let size = old
+        .map(item_size)
+        .unwrap_or(0)
+        .max(new.map(item_size).unwrap_or(0));
+    let mut c = Consumed::write(&meta.name, write_units(size));
+    for ix in &meta.indexes {
+        let in_old = old.and_then(|o| PKey::of_item(&ix.keys, o));
+        let in_new = new.and_then(|n| PKey::of_item(&ix.keys, n));
+        let units = match (&in_old, &in_new) {
+            (None, None) => continue,
+            (Some(a), Some(b)) if a != b => {
+                write_units(old.map(item_size).unwrap_or(0))
+                    + write_units(new.map(item_size).unwrap_or(0))
+            }
+            _ => write_units(size),
+        };
+        c.add_index(&ix.name, ix.global, units);
+    }
+    c
+}
+
+/// Changes the item at `pk` in memory and returns the store ops (item and
+/// stream record) that make the change durable.
+pub fn stage(
+    db: &DynamoDb,
+    st: &mut TableState,
+    pk: &PKey,
+    new: Option<Item>,
+    identity: Option<&str>,
+) -> (Option<Arc<Item>>, Vec<Op>) {
+    let new = new.map(Arc::new);
+    let old = st.set(pk.clone(), new.clone());
+    let key = crate::item_store_key(&st.meta.uid, pk);
+    let mut ops = Vec::with_capacity(2);
+    ops.push(match &new {
+        Some(item) => {
+            let mut s = String::with_capacity(128);
+            write_item(&mut s, item);
+            Op::Put {
+                ks: KS_ITEMS,
+                key,
+                value: s.into_bytes(),
+            }
+        }
+        None => Op::Delete { ks: KS_ITEMS, key },
+    });
+    if let Some(rec) =
+        crate::streams::record_op(db, st, pk, old.as_deref(), new.as_deref(), identity)
+    {
+        ops.push(rec);
+    }
+    (old, ops)
+}
+
+/// A ConditionalCheckFailedException, carrying the item when asked.
+pub fn condition_failed(body: &Body, old: Option<&Item>) -> AwsError {
+    let mut e = error::condition_failed();
+    if str_of(body, "ReturnValuesOnConditionCheckFailure") == Some("ALL_OLD") {
+        if let Some(o) = old {
+            e = e.with_field("Item", item_to_json(o));
+        }
+    }
+    e
+}
+
+fn common_checks(body: &Body, return_values: bool) -> Result<()> {
+    let mut c = Checks::new();
+    c.table_name(body, "TableName");
+    if return_values {
+        c.enum_field(body, "ReturnValues", RETURN_VALUES);
+    }
+    c.enum_field(body, "ReturnConsumedCapacity", RETURN_CAPACITY);
+    c.enum_field(body, "ReturnItemCollectionMetrics", &["SIZE", "NONE"]);
+    c.enum_field(
+        body,
+        "ReturnValuesOnConditionCheckFailure",
+        &["ALL_OLD", "NONE"],
+    );
+    c.finish()
+}
+
+/// Appends `"ConsumedCapacity":{...}` (with a leading comma when `comma`).
+pub fn push_capacity(out: &mut String, body: &Body, c: &Consumed, comma: bool) -> bool {
+    if let Some(cc) = c.render(str_of(body, "ReturnConsumedCapacity")) {
+        if comma {
+            out.push(',');
+        }
+        out.push_str("\"ConsumedCapacity\":");
+        out.push_str(&cc.to_string());
+        return true;
+    }
+    comma
+}
+
+fn push_collection_metrics(
+    out: &mut String,
+    body: &Body,
+    meta: &TableMeta,
+    pk: &PKey,
+    comma: bool,
+) {
+    if str_of(body, "ReturnItemCollectionMetrics") != Some("SIZE")
+        || !meta.indexes.iter().any(|i| !i.global)
+    {
+        return;
+    }
+    if comma {
+        out.push(',');
+    }
+    let mut key = Item::new();
+    key.insert(meta.keys.hash.name.clone(), pk.hash.to_value());
+    out.push_str("\"ItemCollectionMetrics\":{\"ItemCollectionKey\":");
+    write_item(out, &key);
+    out.push_str(",\"SizeEstimateRangeGB\":[0.0,1.0]}");
+}
+
+fn finish_write(
+    body: &Body,
+    meta: &TableMeta,
+    pk: &PKey,
+    attributes: Option<&Item>,
+    consumed: &Consumed,
+) -> Vec<u8> {
+    let mut out = String::with_capacity(64);
+    out.push('{');
+    let mut comma = false;
+    if let Some(a) = attributes {
+        out.push_str("\"Attributes\":");
+        write_item(&mut out, a);
+        comma = true;
+    }
+    let comma = push_capacity(&mut out, body, consumed, comma);
+    push_collection_metrics(&mut out, body, meta, pk, comma);
+    out.push('}');
+    out.into_bytes()
+}
+
+/// PutItem.
+pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    common_checks(body, true)?;
+    let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
+    if rv != "NONE" && rv != "ALL_OLD" {
+        return Err(error::validation(
+            "ReturnValues can only be ALL_OLD or NONE",
+        ));
+    }
+    let item = match body.get("Item") {
+        Some(v) if !v.is_null() => item_from_json(v).map_err(|e| e.into_aws())?,
+        _ => {
+            let mut c = Checks::new();
+            c.required(body, "Item");
+            c.finish()?;
+            Item::new()
+        }
+    };
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            condition: true,
+            ..Allowed::default()
+        },
+        None,
+    )?;
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let (old, meta, pk, pending) = {
+        let mut st = t.write();
+        let pk = check_item(&st.meta, &item)?;
+        let current = st.items.get(&pk).cloned();
+        if !exprs.condition_holds(current.as_deref())? {
+            return Err(condition_failed(body, current.as_deref()));
+        }
+        let (old, ops) = stage(db, &mut st, &pk, Some(item.clone()), None);
+        let pending = db.store.submit(ops)?;
+        (old, st.meta.clone(), pk, pending)
+    };
+    pending.wait().await?;
+    let consumed = write_capacity(&meta, old.as_deref(), Some(&item));
+    let attrs = if rv == "ALL_OLD" {
+        old.as_deref()
+    } else {
+        None
+    };
+    Ok(finish_write(body, &meta, &pk, attrs, &consumed))
+}
+
+/// GetItem.
+pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    common_checks(body, false)?;
+    let key = key_param(body, "Key")?;
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            projection: true,
+            ..Allowed::default()
+        },
+        None,
+    )?;
+    let consistent = body
+        .get("ConsistentRead")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let (item, name) = {
+        let st = t.read();
+        let pk = check_key(&st.meta, &key)?;
+        (st.items.get(&pk).cloned(), st.meta.name.clone())
+    };
+    let mut out = String::with_capacity(128);
+    out.push('{');
+    let mut comma = false;
+    if let Some(item) = &item {
+        out.push_str("\"Item\":");
+        if exprs.has_projection() {
+            write_item(&mut out, &exprs.project(item));
+        } else {
+            write_item(&mut out, item);
+        }
+        comma = true;
+    }
+    let size = item.as_deref().map(item_size).unwrap_or(0);
+    let consumed = Consumed::read(&name, read_units(size, consistent));
+    push_capacity(&mut out, body, &consumed, comma);
+    out.push('}');
+    Ok(out.into_bytes())
+}
+
+/// DeleteItem.
+pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    common_checks(body, true)?;
+    let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
+    if rv != "NONE" && rv != "ALL_OLD" {
+        return Err(error::validation(
+            "ReturnValues can only be ALL_OLD or NONE",
+        ));
+    }
+    let key = key_param(body, "Key")?;
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            condition: true,
+            ..Allowed::default()
+        },
+        None,
+    )?;
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let (old, meta, pk, pending) = {
+        let mut st = t.write();
+        let pk = check_key(&st.meta, &key)?;
+        let current = st.items.get(&pk).cloned();
+        if !exprs.condition_holds(current.as_deref())? {
+            return Err(condition_failed(body, current.as_deref()));
+        }
+        if current.is_none() {
+            (None, st.meta.clone(), pk, None)
+        } else {
+            let (old, ops) = stage(db, &mut st, &pk, None, None);
+            let pending = db.store.submit(ops)?;
+            (old, st.meta.clone(), pk, Some(pending))
+        }
+    };
+    if let Some(p) = pending {
+        p.wait().await?;
+    }
+    let consumed = write_capacity(&meta, old.as_deref(), None);
+    let attrs = if rv == "ALL_OLD" {
+        old.as_deref()
+    } else {
+        None
+    };
+    Ok(finish_write(body, &meta, &pk, attrs, &consumed))
+}
+
+/// Applies an update to the current item (or a new one made of the key).
+pub fn updated_item(
+    meta: &TableMeta,
+    exprs: &Prepared,
+    key: &Item,
+    current: Option<&Item>,
+) -> Result<(Item, Vec<String>)> {
+    let mut item = current.cloned().unwrap_or_else(|| key.clone());
+    let touched = exprs.apply_update(&mut item)?;
+    for name in &touched {
+        if meta.keys.has(name) {
+            return Err(invalid(format!(
+                "Cannot update attribute {name}. This attribute is part of the key"
+            )));
+        }
+    }
+    Ok((item, touched))
+}
+
+/// UpdateItem.
+pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    common_checks(body, true)?;
+    let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
+    let key = key_param(body, "Key")?;
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            condition: true,
+            update: true,
+            ..Allowed::default()
+        },
+        None,
+    )?;
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let (old, new, touched, meta, pk, pending) = {
+        let mut st = t.write();
+        let pk = check_key(&st.meta, &key)?;
+        let current = st.items.get(&pk).cloned();
+        if !exprs.condition_holds(current.as_deref())? {
+            return Err(condition_failed(body, current.as_deref()));
+        }
+        let (new, touched) = updated_item(&st.meta, &exprs, &key, current.as_deref())?;
+        check_item(&st.meta, &new)?;
+        let (old, ops) = stage(db, &mut st, &pk, Some(new.clone()), None);
+        let pending = db.store.submit(ops)?;
+        (old, new, touched, st.meta.clone(), pk, pending)
+    };
+    pending.wait().await?;
+    let consumed = write_capacity(&meta, old.as_deref(), Some(&new));
+    let attrs: Option<Item> = match rv {
+        "ALL_OLD" => old.as_deref().cloned(),
+        "ALL_NEW" => Some(new.clone()),
+        "UPDATED_OLD" => old
+            .as_deref()
+            .map(|o| exprs.updated_part(o, &touched))
+            .filter(|m| !m.is_empty()),
+        "UPDATED_NEW" => Some(exprs.updated_part(&new, &touched)).filter(|m| !m.is_empty()),
+        _ => None,
+    };
+    Ok(finish_write(body, &meta, &pk, attrs.as_ref(), &consumed))
+}
+
+/// The key of an item as a key part, for messages and metrics.
+pub fn hash_of(pk: &PKey) -> &KeyPart {
+    &pk.hash
+}
+
+/// Whether `obj_of` found a non-empty map (used by callers validating maps).
+pub fn non_empty_map(body: &Body, field: &str) -> bool {
+    obj_of(body, field).is_some_and(|m| !m.is_empty())
+}

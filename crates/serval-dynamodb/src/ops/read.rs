@@ -1,0 +1,570 @@
+//! Query and Scan, on tables and on secondary indexes: key conditions, sort
+//! order, Limit, 1 MB pages, ExclusiveStartKey/LastEvaluatedKey, filters,
+//! Select (including COUNT) and parallel scan segments.
+
+use crate::error::{self, Result};
+use crate::model::{Index, KeySchema, TableMeta};
+use crate::ops::capacity::{read_units, Consumed};
+use crate::ops::exprs::{Allowed, KeyCond, Prepared, RangeCond};
+use crate::ops::items::push_capacity;
+use crate::request::{str_of, Body, Checks};
+use crate::table::{IndexKey, KeyPart, PKey, TableState};
+use crate::value::{item_from_json, item_size, write_item, Item, Value};
+use crate::DynamoDb;
+use serval_core::{AwsError, RequestContext};
+use std::cmp::Ordering;
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// Most bytes one Query or Scan page reads.
+const PAGE_BYTES: usize = 1024 * 1024;
+
+const SELECT: &[&str] = &[
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
+    "SPECIFIC_ATTRIBUTES",
+    "COUNT",
+];
+
+fn start_key_invalid(detail: &str) -> AwsError {
+    error::validation(format!("The provided starting key is invalid: {detail}"))
+}
+
+/// Where a Query or Scan reads: the table or one of its indexes.
+struct Source<'a> {
+    meta: &'a TableMeta,
+    index: Option<&'a Index>,
+}
+
+impl Source<'_> {
+    fn keys(&self) -> &KeySchema {
+        self.index.map(|i| &i.keys).unwrap_or(&self.meta.keys)
+    }
+
+    /// The item as the index carries it.
+    fn projected(&self, item: &Item) -> Item {
+        let Some(ix) = self.index else {
+            return item.clone();
+        };
+        match ix.projection.kind.as_str() {
+            "ALL" => item.clone(),
+            kind => item
+                .iter()
+                .filter(|(k, _)| {
+                    self.meta.keys.has(k)
+                        || ix.keys.has(k)
+                        || (kind == "INCLUDE" && ix.projection.non_key.contains(k))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// LastEvaluatedKey for an item: table key plus index key.
+    fn last_key(&self, item: &Item) -> Item {
+        item.iter()
+            .filter(|(k, _)| self.meta.keys.has(k) || self.index.is_some_and(|i| i.keys.has(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Reads ExclusiveStartKey into the position to continue after.
+    fn start_after(&self, esk: &Item) -> Result<Position> {
+        let table_pk = PKey::of_item(&self.meta.keys, esk).ok_or_else(|| {
+            start_key_invalid("The provided key element does not match the schema")
+        })?;
+        let Some(ix) = self.index else {
+            let want = 1 + usize::from(self.meta.keys.range.is_some());
+            if esk.len() != want {
+                return Err(start_key_invalid(
+                    "The provided key element does not match the schema",
+                ));
+            }
+            return Ok(Position::Table(table_pk));
+        };
+        let ipk = PKey::of_item(&ix.keys, esk).ok_or_else(|| {
+            start_key_invalid("The provided key element does not match the schema")
+        })?;
+        Ok(Position::Index((ipk.hash, ipk.range, table_pk)))
+    }
+}
+
+enum Position {
+    Table(PKey),
+    Index(IndexKey),
+}
+
+fn source<'a>(meta: &'a TableMeta, body: &Body) -> Result<Source<'a>> {
+    let index = match str_of(body, "IndexName") {
+        Some(name) => Some(meta.index(name).ok_or_else(|| {
+            error::validation(format!(
+                "The table does not have the specified index: {name}"
+            ))
+        })?),
+        None => None,
+    };
+    if let Some(ix) = index {
+        if ix.global
+            && body
+                .get("ConsistentRead")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+        {
+            return Err(error::validation(
+                "Consistent reads are not supported on global secondary indexes",
+            ));
+        }
+        if ix.global
+            && ix.projection.kind != "ALL"
+            && str_of(body, "Select") == Some("ALL_ATTRIBUTES")
+        {
+            return Err(error::validation(format!(
+                "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {} because its projection type is not ALL",
+                ix.name
+            )));
+        }
+    } else if str_of(body, "Select") == Some("ALL_PROJECTED_ATTRIBUTES") {
+        return Err(error::validation(
+            "One or more parameter values were invalid: Select type ALL_PROJECTED_ATTRIBUTES is not supported for this request",
+        ));
+    }
+    Ok(Source { meta, index })
+}
+
+fn range_matches(cond: &RangeCond, v: &Value) -> bool {
+    let cmp = |x: &Value| v.compare(x);
+    match cond {
+        RangeCond::Eq(x) => cmp(x) == Some(Ordering::Equal),
+        RangeCond::Lt(x) => cmp(x) == Some(Ordering::Less),
+        RangeCond::Le(x) => matches!(cmp(x), Some(Ordering::Less | Ordering::Equal)),
+        RangeCond::Gt(x) => cmp(x) == Some(Ordering::Greater),
+        RangeCond::Ge(x) => matches!(cmp(x), Some(Ordering::Greater | Ordering::Equal)),
+        RangeCond::Between(a, b) => {
+            matches!(cmp(a), Some(Ordering::Greater | Ordering::Equal))
+                && matches!(cmp(b), Some(Ordering::Less | Ordering::Equal))
+        }
+        RangeCond::BeginsWith(p) => match (v, p) {
+            (Value::S(s), Value::S(p)) => s.starts_with(p.as_str()),
+            (Value::B(s), Value::B(p)) => s.starts_with(p),
+            _ => false,
+        },
+    }
+}
+
+/// What one page read: items in order and the bytes read.
+struct Page {
+    items: Vec<Arc<Item>>,
+    bytes: usize,
+    /// Whether the read stopped early (limit or size): LastEvaluatedKey follows.
+    cut: bool,
+}
+
+fn collect<'a>(
+    st: &'a TableState,
+    iter: impl Iterator<Item = &'a Arc<Item>>,
+    limit: usize,
+) -> Page {
+    let mut page = Page {
+        items: Vec::new(),
+        bytes: 0,
+        cut: false,
+    };
+    let _ = st;
+    for item in iter {
+        if page.items.len() >= limit || page.bytes >= PAGE_BYTES {
+            page.cut = true;
+            break;
+        }
+        page.bytes += item_size(item);
+        page.items.push(item.clone());
+    }
+    page
+}
+
+/// Partition of a key among `total` scan segments (stable across runs).
+fn segment_of(pk: &PKey, total: u64) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let bytes = match &pk.hash {
+        KeyPart::S(s) => s.as_bytes().to_vec(),
+        KeyPart::N(n) => n.as_str().as_bytes().to_vec(),
+        KeyPart::B(b) => b.clone(),
+    };
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h % total
+}
+
+fn read_checks(body: &Body) -> Result<()> {
+    let mut c = Checks::new();
+    c.table_name(body, "TableName");
+    c.enum_field(body, "Select", SELECT);
+    c.enum_field(
+        body,
+        "ReturnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    c.int_range(body, "Limit", 1, i64::MAX);
+    if let Some(v) = body.get("IndexName").filter(|v| !v.is_null()) {
+        c.name_value(v, v.as_str().unwrap_or_default(), "indexName");
+    }
+    c.finish()?;
+    if str_of(body, "Select") == Some("SPECIFIC_ATTRIBUTES")
+        && body.get("ProjectionExpression").is_none()
+        && body.get("AttributesToGet").is_none()
+    {
+        return Err(error::validation(
+            "One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
+        ));
+    }
+    if body.get("ProjectionExpression").is_some()
+        && !matches!(str_of(body, "Select"), None | Some("SPECIFIC_ATTRIBUTES"))
+    {
+        return Err(error::validation(format!(
+            "One or more parameter values were invalid: Select type {} is not supported with ProjectionExpression",
+            str_of(body, "Select").unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+fn start_key(body: &Body) -> Result<Option<Item>> {
+    match body.get("ExclusiveStartKey") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => Ok(Some(item_from_json(v).map_err(|e| e.into_aws())?)),
+    }
+}
+
+/// Renders the page after filtering and projection.
+/// Whose capacity a read consumed: the table, or one of its indexes.
+struct Charge<'a> {
+    table: &'a str,
+    index: Option<(&'a str, bool)>,
+    consistent: bool,
+}
+
+fn respond(
+    body: &Body,
+    charge: Charge<'_>,
+    page: Page,
+    last_key: Option<Item>,
+    exprs: &Prepared,
+    project: &dyn Fn(&Item) -> Item,
+) -> Result<Vec<u8>> {
+    let Charge {
+        table: src_name,
+        index,
+        consistent,
+    } = charge;
+    let count_only = str_of(body, "Select") == Some("COUNT");
+    let mut out = String::with_capacity(64 + page.items.len() * 96);
+    out.push('{');
+    if !count_only {
+        out.push_str("\"Items\":[");
+    }
+    let mut count = 0usize;
+    for item in &page.items {
+        if !exprs.filter_keeps(item)? {
+            continue;
+        }
+        if !count_only {
+            if count > 0 {
+                out.push(',');
+            }
+            if exprs.has_projection() {
+                write_item(&mut out, &exprs.project(&project(item)));
+            } else {
+                write_item(&mut out, &project(item));
+            }
+        }
+        count += 1;
+    }
+    if !count_only {
+        out.push_str("],");
+    }
+    out.push_str("\"Count\":");
+    out.push_str(&count.to_string());
+    out.push_str(",\"ScannedCount\":");
+    out.push_str(&page.items.len().to_string());
+    if let Some(k) = last_key {
+        out.push_str(",\"LastEvaluatedKey\":");
+        write_item(&mut out, &k);
+    }
+    let mut consumed = Consumed::read(src_name, read_units(page.bytes, consistent));
+    if let Some((name, global)) = index {
+        consumed = Consumed::read(src_name, 0.0);
+        consumed.add_index(name, global, read_units(page.bytes, consistent));
+    }
+    push_capacity(&mut out, body, &consumed, true);
+    out.push('}');
+    Ok(out.into_bytes())
+}
+
+/// Query.
+pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    read_checks(body)?;
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let esk = start_key(body)?;
+    let limit = body
+        .get("Limit")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(u64::MAX) as usize;
+    let forward = body
+        .get("ScanIndexForward")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true);
+    let consistent = body
+        .get("ConsistentRead")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let st = t.read();
+    let src = source(&st.meta, body)?;
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            key: true,
+            filter: true,
+            projection: true,
+            ..Allowed::default()
+        },
+        Some(src.keys()),
+    )?;
+    let Some(KeyCond { hash, range }) = exprs.key.clone() else {
+        return Err(error::validation(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+        ));
+    };
+    let hash = KeyPart::of(&hash)
+        .ok_or_else(|| error::validation("Query condition missed key schema element"))?;
+    let keys = src.keys().clone();
+    if keys.hash.ty != hash.to_value().type_name() {
+        return Err(error::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type",
+        ));
+    }
+    let after = match &esk {
+        Some(k) => Some(src.start_after(k)?),
+        None => None,
+    };
+    let range_ok = |item: &Item| -> bool {
+        match (&range, &keys.range) {
+            (Some(cond), Some(attr)) => {
+                item.get(&attr.name).is_some_and(|v| range_matches(cond, v))
+            }
+            _ => true,
+        }
+    };
+    let page = match src.index {
+        None => {
+            let lo = PKey {
+                hash: hash.clone(),
+                range: None,
+            };
+            let in_partition = st.items.range(lo..).take_while(|(k, _)| k.hash == hash);
+            let after_pk = match &after {
+                Some(Position::Table(pk)) => Some(pk.clone()),
+                _ => None,
+            };
+            if forward {
+                let it = in_partition
+                    .filter(|(k, _)| after_pk.as_ref().is_none_or(|a| *k > a))
+                    .map(|(_, v)| v)
+                    .filter(|i| range_ok(i));
+                collect(&st, it, limit)
+            } else {
+                let all: Vec<(&PKey, &Arc<Item>)> = in_partition.collect();
+                let it = all
+                    .into_iter()
+                    .rev()
+                    .filter(|(k, _)| after_pk.as_ref().is_none_or(|a| *k < a))
+                    .map(|(_, v)| v)
+                    .filter(|i| range_ok(i));
+                collect(&st, it, limit)
+            }
+        }
+        Some(ix) => {
+            let entries = st
+                .indexes
+                .get(&ix.name)
+                .map(|d| &d.entries)
+                .ok_or_else(|| error::internal("index state missing"))?;
+            // the smallest entry of the partition: no sort key, then the least table key
+            let lo: IndexKey = (
+                hash.clone(),
+                None,
+                PKey {
+                    hash: KeyPart::S(String::new()),
+                    range: None,
+                },
+            );
+            let in_partition = entries.range(lo..).take_while(|(h, _, _)| *h == hash);
+            let after_ik = match &after {
+                Some(Position::Index(k)) => Some(k.clone()),
+                _ => None,
+            };
+            let resolve = |k: &IndexKey| st.items.get(&k.2);
+            if forward {
+                let it = in_partition
+                    .filter(|k| after_ik.as_ref().is_none_or(|a| *k > a))
+                    .filter_map(resolve)
+                    .filter(|i| range_ok(i));
+                collect(&st, it, limit)
+            } else {
+                let all: Vec<&IndexKey> = in_partition.collect();
+                let it = all
+                    .into_iter()
+                    .rev()
+                    .filter(|k| after_ik.as_ref().is_none_or(|a| *k < a))
+                    .filter_map(resolve)
+                    .filter(|i| range_ok(i));
+                collect(&st, it, limit)
+            }
+        }
+    };
+    let last_key = if page.cut {
+        page.items.last().map(|i| src.last_key(i))
+    } else {
+        None
+    };
+    let index = src.index.map(|i| (i.name.clone(), i.global));
+    let project_src = Source {
+        meta: &st.meta,
+        index: src.index,
+    };
+    let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
+    let project = |i: &Item| {
+        if select_all {
+            i.clone()
+        } else {
+            project_src.projected(i)
+        }
+    };
+    respond(
+        body,
+        Charge {
+            table: &st.meta.name,
+            index: index.as_ref().map(|(n, g)| (n.as_str(), *g)),
+            consistent,
+        },
+        page,
+        last_key,
+        &exprs,
+        &project,
+    )
+}
+
+/// Scan.
+pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    read_checks(body)?;
+    let mut c = Checks::new();
+    c.int_range(body, "Segment", 0, 999_999);
+    c.int_range(body, "TotalSegments", 1, 1_000_000);
+    c.finish()?;
+    let segment = body.get("Segment").and_then(serde_json::Value::as_u64);
+    let total = body
+        .get("TotalSegments")
+        .and_then(serde_json::Value::as_u64);
+    let segments = match (segment, total) {
+        (Some(s), Some(t)) => {
+            if s >= t {
+                return Err(error::validation(format!(
+                    "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+                )));
+            }
+            Some((s, t))
+        }
+        (Some(_), None) => {
+            return Err(error::validation(
+                "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(error::validation(
+                "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+            ))
+        }
+        (None, None) => None,
+    };
+    let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let esk = start_key(body)?;
+    let limit = body
+        .get("Limit")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(u64::MAX) as usize;
+    let consistent = body
+        .get("ConsistentRead")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let st = t.read();
+    let src = source(&st.meta, body)?;
+    let exprs = Prepared::new(
+        body,
+        Allowed {
+            filter: true,
+            projection: true,
+            ..Allowed::default()
+        },
+        None,
+    )?;
+    let after = match &esk {
+        Some(k) => Some(src.start_after(k)?),
+        None => None,
+    };
+    let in_segment = |pk: &PKey| segments.is_none_or(|(s, t)| segment_of(pk, t) == s);
+    let page = match src.index {
+        None => {
+            let start = match &after {
+                Some(Position::Table(pk)) => Bound::Excluded(pk.clone()),
+                _ => Bound::Unbounded,
+            };
+            let it = st
+                .items
+                .range((start, Bound::Unbounded))
+                .filter(|(k, _)| in_segment(k))
+                .map(|(_, v)| v);
+            collect(&st, it, limit)
+        }
+        Some(ix) => {
+            let entries = st
+                .indexes
+                .get(&ix.name)
+                .map(|d| &d.entries)
+                .ok_or_else(|| error::internal("index state missing"))?;
+            let start = match &after {
+                Some(Position::Index(k)) => Bound::Excluded(k.clone()),
+                _ => Bound::Unbounded,
+            };
+            let it = entries
+                .range((start, Bound::Unbounded))
+                .filter(|k| in_segment(&k.2))
+                .filter_map(|k| st.items.get(&k.2));
+            collect(&st, it, limit)
+        }
+    };
+    let last_key = if page.cut {
+        page.items.last().map(|i| src.last_key(i))
+    } else {
+        None
+    };
+    let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
+    let project = |i: &Item| {
+        if select_all {
+            i.clone()
+        } else {
+            src.projected(i)
+        }
+    };
+    respond(
+        body,
+        Charge {
+            table: &st.meta.name,
+            index: src.index.map(|i| (i.name.as_str(), i.global)),
+            consistent,
+        },
+        page,
+        last_key,
+        &exprs,
+        &project,
+    )
+}

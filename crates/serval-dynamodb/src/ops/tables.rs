@@ -1,0 +1,848 @@
+//! Table operations: Create/Describe/List/Update/DeleteTable, TTL settings,
+//! tags, DescribeLimits and DescribeEndpoints.
+
+use crate::error::{self, Result};
+use crate::model::{Index, KeyAttr, KeySchema, Projection, StreamSpec, TableMeta, Throughput};
+use crate::request::{arr_of, bool_of, str_of, Body, Checks};
+use crate::table::TableState;
+use crate::{DynamoDb, KS_ITEMS, KS_STREAMS, KS_TABLES};
+use serde_json::{json, Value as Json};
+use serval_core::RequestContext;
+use serval_store::Op;
+
+fn invalid(msg: impl AsRef<str>) -> serval_core::AwsError {
+    error::validation(format!(
+        "One or more parameter values were invalid: {}",
+        msg.as_ref()
+    ))
+}
+
+/// Reads a `KeySchema` list against the attribute definitions.
+fn key_schema(list: &[Json], defs: &[KeyAttr], what: &str) -> Result<KeySchema> {
+    let names: Vec<&str> = list
+        .iter()
+        .map(|k| k["AttributeName"].as_str().unwrap_or_default())
+        .collect();
+    let def_names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    if names.iter().any(|n| !def_names.contains(n)) {
+        return Err(invalid(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+            names.join(", "),
+            def_names.join(", ")
+        )));
+    }
+    if names.len() == 2 && names[0] == names[1] {
+        return Err(error::validation(
+            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+        ));
+    }
+    if list[0]["KeyType"].as_str() != Some("HASH") {
+        return Err(error::validation(format!(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type{what}"
+        )));
+    }
+    if list.len() == 2 && list[1]["KeyType"].as_str() != Some("RANGE") {
+        return Err(error::validation(format!(
+            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type{what}"
+        )));
+    }
+    let find = |n: &str| {
+        defs.iter()
+            .find(|d| d.name == n)
+            .cloned()
+            .unwrap_or(KeyAttr {
+                name: n.to_string(),
+                ty: "S".into(),
+            })
+    };
+    Ok(KeySchema {
+        hash: find(names[0]),
+        range: names.get(1).map(|n| find(n)),
+    })
+}
+
+fn check_key_schema_shape(c: &mut Checks, v: Option<&Json>, path: &str) {
+    match v.and_then(Json::as_array) {
+        None => c.fail(&Json::Null, path, "Member must not be null"),
+        Some(list) => {
+            if list.is_empty() {
+                c.fail(
+                    &Json::Array(list.clone()),
+                    path,
+                    "Member must have length greater than or equal to 1",
+                );
+            }
+            if list.len() > 2 {
+                c.fail(
+                    &Json::Array(list.clone()),
+                    path,
+                    "Member must have length less than or equal to 2",
+                );
+            }
+            for (i, k) in list.iter().enumerate() {
+                let kt = &k["KeyType"];
+                if !matches!(kt.as_str(), Some("HASH" | "RANGE")) {
+                    c.fail(
+                        kt,
+                        &format!("{path}.{}.member.keyType", i + 1),
+                        "Member must satisfy enum value set: [HASH, RANGE]",
+                    );
+                }
+                if k["AttributeName"].as_str().is_none_or(str::is_empty) {
+                    c.fail(
+                        &k["AttributeName"],
+                        &format!("{path}.{}.member.attributeName", i + 1),
+                        "Member must have length greater than or equal to 1",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn projection(v: &Json) -> Result<Projection> {
+    let kind = match v["ProjectionType"].as_str() {
+        Some(k @ ("ALL" | "KEYS_ONLY" | "INCLUDE")) => k.to_string(),
+        Some(other) => return Err(invalid(format!("Unknown ProjectionType: {other}"))),
+        None => return Err(invalid("Unknown ProjectionType: null")),
+    };
+    let non_key: Vec<String> = v["NonKeyAttributes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !v["NonKeyAttributes"].is_null() && kind != "INCLUDE" {
+        return Err(invalid(format!(
+            "ProjectionType is {kind}, but NonKeyAttributes is specified"
+        )));
+    }
+    Ok(Projection { kind, non_key })
+}
+
+fn throughput(v: &Json, what: &str) -> Result<Option<Throughput>> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let read = v["ReadCapacityUnits"].as_u64().unwrap_or(0);
+    let write = v["WriteCapacityUnits"].as_u64().unwrap_or(0);
+    if read == 0 || write == 0 {
+        return Err(invalid(format!(
+            "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED{what}"
+        )));
+    }
+    for (n, label) in [(read, "ReadCapacityUnits"), (write, "WriteCapacityUnits")] {
+        if n > 1_000_000_000_000 {
+            return Err(error::validation(format!(
+                "Given value {n} for {label} is out of bounds"
+            )));
+        }
+    }
+    Ok(Some(Throughput {
+        read,
+        write,
+        ..Throughput::default()
+    }))
+}
+
+fn parse_index(v: &Json, defs: &[KeyAttr], global: bool, billing: &str) -> Result<Index> {
+    let name = v["IndexName"].as_str().unwrap_or_default().to_string();
+    let list = v["KeySchema"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        return Err(error::validation(
+            "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: Member must not be null"
+        ));
+    }
+    let keys = key_schema(&list, defs, "")?;
+    let projection = projection(&v["Projection"])?;
+    let throughput = if global {
+        if billing == "PAY_PER_REQUEST" {
+            if !v["ProvisionedThroughput"].is_null() {
+                return Err(invalid(format!(
+                    "ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                )));
+            }
+            None
+        } else {
+            Some(
+                throughput(&v["ProvisionedThroughput"], &format!(" for index {name}"))?
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "ProvisionedThroughput must be specified for index: {name}"
+                        ))
+                    })?,
+            )
+        }
+    } else {
+        None
+    };
+    Ok(Index {
+        name,
+        global,
+        keys,
+        projection,
+        throughput,
+    })
+}
+
+fn stream_spec(v: &Json, now_ms: u64) -> Result<Option<StreamSpec>> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let enabled = v["StreamEnabled"].as_bool().unwrap_or(false);
+    if !enabled {
+        if !v["StreamViewType"].is_null() {
+            return Err(invalid(
+                "Stream view type must not be specified when stream is disabled",
+            ));
+        }
+        return Ok(None);
+    }
+    let view = match v["StreamViewType"].as_str() {
+        Some(t @ ("KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES")) => t,
+        _ => {
+            return Err(invalid(
+                "You must specify a StreamViewType when enabling a stream",
+            ))
+        }
+    };
+    Ok(Some(StreamSpec {
+        view_type: view.to_string(),
+        label: stream_label(now_ms),
+        uid: serval_core::ids::random_hex(16),
+        enabled: true,
+    }))
+}
+
+fn stream_label(now_ms: u64) -> String {
+    // 2026-11-22T13:50:34.123
+    let iso = serval_core::time::iso8601(now_ms);
+    iso.trim_end_matches('Z')
+        .split('+')
+        .next()
+        .unwrap_or(&iso)
+        .to_string()
+}
+
+fn attribute_definitions(c: &mut Checks, body: &Body) -> Vec<KeyAttr> {
+    let Some(list) = arr_of(body, "AttributeDefinitions") else {
+        c.required(body, "AttributeDefinitions");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let ty = d["AttributeType"].as_str().unwrap_or_default();
+        if !matches!(ty, "S" | "N" | "B") {
+            c.fail(
+                &d["AttributeType"],
+                &format!("attributeDefinitions.{}.member.attributeType", i + 1),
+                "Member must satisfy enum value set: [B, N, S]",
+            );
+        }
+        out.push(KeyAttr {
+            name: d["AttributeName"].as_str().unwrap_or_default().to_string(),
+            ty: ty.to_string(),
+        });
+    }
+    out
+}
+
+fn tags_of(v: Option<&Json>) -> Vec<(String, String)> {
+    v.and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    (
+                        t["Key"].as_str().unwrap_or_default().to_string(),
+                        t["Value"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CreateTable.
+pub async fn create_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.table_name(body, "TableName");
+    let defs = attribute_definitions(&mut c, body);
+    check_key_schema_shape(&mut c, body.get("KeySchema"), "keySchema");
+    c.enum_field(body, "BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"]);
+    c.enum_field(
+        body,
+        "TableClass",
+        &["STANDARD", "STANDARD_INFREQUENT_ACCESS"],
+    );
+    c.finish()?;
+    let name = str_of(body, "TableName").unwrap_or_default().to_string();
+    let billing = str_of(body, "BillingMode")
+        .unwrap_or("PROVISIONED")
+        .to_string();
+    let pt = body.get("ProvisionedThroughput").unwrap_or(&Json::Null);
+    let table_throughput = if billing == "PAY_PER_REQUEST" {
+        if !pt.is_null() {
+            return Err(invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"));
+        }
+        Throughput::default()
+    } else {
+        throughput(pt, "")?.ok_or_else(|| {
+            invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+        })?
+    };
+    let ks_list = arr_of(body, "KeySchema").cloned().unwrap_or_default();
+    if ks_list.len() > defs.len() {
+        return Err(error::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
+    let keys = key_schema(&ks_list, &defs, "")?;
+    let mut seen = std::collections::HashSet::new();
+    for d in &defs {
+        if !seen.insert(d.name.as_str()) {
+            return Err(invalid(format!(
+                "Duplicate AttributeName in AttributeDefinitions: {}",
+                d.name
+            )));
+        }
+    }
+    let mut indexes = Vec::new();
+    if let Some(lsis) = body.get("LocalSecondaryIndexes").filter(|v| !v.is_null()) {
+        let list = lsis.as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            return Err(invalid("List of LocalSecondaryIndexes is empty"));
+        }
+        if keys.range.is_none() {
+            return Err(invalid("Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex"));
+        }
+        for v in &list {
+            let ix = parse_index(v, &defs, false, &billing)?;
+            if ix.keys.range.is_none() {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {}",
+                    ix.name
+                )));
+            }
+            if ix.keys.hash.name != keys.hash.name {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have the same leading hash key as table KeySchema for index: {}. index hash key: {}, table hash key: {}",
+                    ix.name, ix.keys.hash.name, keys.hash.name
+                )));
+            }
+            indexes.push(ix);
+        }
+        if list.len() > 5 {
+            return Err(invalid(
+                "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
+            ));
+        }
+    }
+    if let Some(gsis) = body.get("GlobalSecondaryIndexes").filter(|v| !v.is_null()) {
+        let list = gsis.as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            return Err(invalid("List of GlobalSecondaryIndexes is empty"));
+        }
+        for v in &list {
+            indexes.push(parse_index(v, &defs, true, &billing)?);
+        }
+        if list.len() > 20 {
+            return Err(invalid(
+                "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+            ));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for ix in &indexes {
+        if !names.insert(ix.name.clone()) {
+            return Err(invalid(format!("Duplicate index name: {}", ix.name)));
+        }
+    }
+    let used: Vec<&str> = std::iter::once(&keys)
+        .chain(indexes.iter().map(|i| &i.keys))
+        .flat_map(|k| std::iter::once(&k.hash).chain(k.range.iter()))
+        .map(|a| a.name.as_str())
+        .collect();
+    if defs.iter().any(|d| !used.contains(&d.name.as_str())) {
+        if indexes.is_empty() {
+            return Err(invalid("Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"));
+        }
+        let mut used_sorted: Vec<&str> = used.clone();
+        used_sorted.sort();
+        used_sorted.dedup();
+        return Err(invalid(format!(
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+            defs.iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            used_sorted.join(", ")
+        )));
+    }
+    let now_ms = db.clock.now_millis();
+    let stream = stream_spec(
+        body.get("StreamSpecification").unwrap_or(&Json::Null),
+        now_ms,
+    )?;
+    let meta = TableMeta {
+        name,
+        account: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+        uid: serval_core::ids::random_hex(16),
+        table_id: serval_core::ids::uuid_v4(),
+        keys,
+        attrs: defs,
+        billing,
+        throughput: table_throughput,
+        indexes,
+        stream,
+        old_streams: Vec::new(),
+        ttl_attr: None,
+        tags: tags_of(body.get("Tags")),
+        created: now_ms as f64 / 1000.0,
+        billing_changed: 0.0,
+        class: str_of(body, "TableClass").unwrap_or("STANDARD").to_string(),
+        deletion_protection: bool_of(body, "DeletionProtectionEnabled").unwrap_or(false),
+    };
+    let state = TableState::new(meta.clone());
+    let desc = state.describe();
+    db.insert_table(&meta, state)?;
+    if let Err(e) = db.store.write(vec![DynamoDb::meta_op(&meta)]).await {
+        db.remove_table(&meta);
+        return Err(e.into());
+    }
+    Ok(json!({ "TableDescription": desc }))
+}
+
+/// DescribeTable.
+pub fn describe_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let name = crate::request::table_name(body)?;
+    let t = db.table_named(ctx, name)?;
+    let state = t.read();
+    Ok(json!({ "Table": state.describe() }))
+}
+
+/// ListTables.
+pub fn list_tables(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.int_range(body, "Limit", 1, 100);
+    if let Some(v) = body.get("ExclusiveStartTableName").filter(|v| !v.is_null()) {
+        c.name_value(v, v.as_str().unwrap_or_default(), "exclusiveStartTableName");
+    }
+    c.finish()?;
+    let limit = body.get("Limit").and_then(Json::as_u64).unwrap_or(100) as usize;
+    let start = str_of(body, "ExclusiveStartTableName");
+    let names: Vec<String> = db
+        .table_names(ctx)
+        .into_iter()
+        .filter(|n| start.is_none_or(|s| n.as_str() > s))
+        .collect();
+    let page: Vec<&String> = names.iter().take(limit).collect();
+    let mut out = json!({ "TableNames": page });
+    if names.len() > limit {
+        if let Some(last) = page.last() {
+            out["LastEvaluatedTableName"] = json!(last);
+        }
+    }
+    Ok(out)
+}
+
+/// DeleteTable.
+pub async fn delete_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let name = crate::request::table_name(body)?;
+    let t = db.table_named(ctx, name)?;
+    let (meta, desc) = {
+        let mut state = t.write();
+        if state.meta.deletion_protection {
+            return Err(error::validation(
+                "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
+            ));
+        }
+        state.status = crate::table::Status::Deleting;
+        let desc = state.describe();
+        (state.meta.clone(), desc)
+    };
+    db.remove_table(&meta);
+    let mut ops = vec![
+        Op::Delete {
+            ks: KS_TABLES,
+            key: crate::meta_key(&meta),
+        },
+        Op::DeletePrefix {
+            ks: KS_ITEMS,
+            prefix: format!("{}/", meta.uid).into_bytes(),
+        },
+    ];
+    for s in meta.stream.iter().chain(meta.old_streams.iter()) {
+        ops.push(Op::DeletePrefix {
+            ks: KS_STREAMS,
+            prefix: format!("{}/", s.uid).into_bytes(),
+        });
+    }
+    db.store.write(ops).await?;
+    Ok(json!({ "TableDescription": desc }))
+}
+
+/// UpdateTable.
+pub async fn update_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let (out, pending) = update_table_locked(db, ctx, body)?;
+    pending.wait().await?;
+    Ok(out)
+}
+
+fn update_table_locked(
+    db: &DynamoDb,
+    ctx: &RequestContext,
+    body: &Body,
+) -> Result<(Json, serval_store::Pending)> {
+    let mut c = Checks::new();
+    c.table_name(body, "TableName");
+    c.enum_field(body, "BillingMode", &["PROVISIONED", "PAY_PER_REQUEST"]);
+    c.finish()?;
+    let name = str_of(body, "TableName").unwrap_or_default();
+    let t = db.table_named(ctx, name)?;
+    let now_ms = db.clock.now_millis();
+    let now = now_ms as f64 / 1000.0;
+    let mut state = t.write();
+    let mut meta = state.meta.clone();
+    let mut changed = false;
+    let new_defs: Vec<KeyAttr> = {
+        let mut c = Checks::new();
+        let d = if body.get("AttributeDefinitions").is_some() {
+            attribute_definitions(&mut c, body)
+        } else {
+            Vec::new()
+        };
+        c.finish()?;
+        d
+    };
+    if let Some(b) = str_of(body, "BillingMode") {
+        if b != meta.billing {
+            meta.billing = b.to_string();
+            meta.billing_changed = now;
+            if b == "PAY_PER_REQUEST" {
+                meta.throughput = Throughput::default();
+                for ix in &mut meta.indexes {
+                    if ix.global {
+                        ix.throughput = None;
+                    }
+                }
+            }
+        }
+        changed = true;
+    }
+    if let Some(pt) = body.get("ProvisionedThroughput").filter(|v| !v.is_null()) {
+        if meta.billing == "PAY_PER_REQUEST" {
+            return Err(invalid("Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"));
+        }
+        let new = throughput(pt, "")?.unwrap_or_default();
+        let old = meta.throughput;
+        if new.read == old.read && new.write == old.write && str_of(body, "BillingMode").is_none() {
+            return Err(error::validation(format!(
+                "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                old.read, new.read, old.write, new.write
+            )));
+        }
+        let mut tp = Throughput {
+            read: new.read,
+            write: new.write,
+            last_increase: old.last_increase,
+            last_decrease: old.last_decrease,
+        };
+        if new.read > old.read || new.write > old.write {
+            tp.last_increase = now;
+        }
+        if new.read < old.read || new.write < old.write {
+            tp.last_decrease = now;
+        }
+        meta.throughput = tp;
+        changed = true;
+    } else if meta.billing == "PROVISIONED"
+        && str_of(body, "BillingMode") == Some("PROVISIONED")
+        && meta.throughput.read == 0
+    {
+        return Err(invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"));
+    }
+    if let Some(spec) = body.get("StreamSpecification").filter(|v| !v.is_null()) {
+        let enable = spec["StreamEnabled"].as_bool().unwrap_or(false);
+        let current = meta.stream.as_ref().filter(|s| s.enabled);
+        match (enable, current) {
+            (true, Some(_)) => {
+                return Err(error::validation(format!(
+                    "Table already has an enabled stream: TableName: {}",
+                    meta.name
+                )))
+            }
+            (false, None) => {
+                return Err(error::validation(format!(
+                    "Table already has no enabled stream: TableName: {}",
+                    meta.name
+                )))
+            }
+            (true, None) => {
+                if let Some(old) = meta.stream.take() {
+                    meta.old_streams.push(old);
+                }
+                meta.stream = stream_spec(spec, now_ms)?;
+            }
+            (false, Some(_)) => {
+                if let Some(s) = meta.stream.as_mut() {
+                    s.enabled = false;
+                }
+            }
+        }
+        changed = true;
+    }
+    let mut new_indexes: Vec<Index> = Vec::new();
+    if let Some(updates) = arr_of(body, "GlobalSecondaryIndexUpdates") {
+        let mut defs = meta.attrs.clone();
+        for d in &new_defs {
+            if !defs.iter().any(|x| x.name == d.name) {
+                defs.push(d.clone());
+            } else if defs.iter().any(|x| x.name == d.name && x.ty != d.ty) {
+                return Err(invalid(format!(
+                    "Cannot change the type of an existing attribute definition: {}",
+                    d.name
+                )));
+            }
+        }
+        for u in updates {
+            if let Some(create) = u.get("Create").filter(|v| !v.is_null()) {
+                let ix = parse_index(create, &defs, true, &meta.billing)?;
+                if meta.index(&ix.name).is_some() {
+                    return Err(invalid(format!(
+                        "Attempting to create an index which already exists: {}",
+                        ix.name
+                    )));
+                }
+                for a in std::iter::once(&ix.keys.hash).chain(ix.keys.range.iter()) {
+                    if !meta.attrs.iter().any(|x| x.name == a.name) {
+                        meta.attrs.push(a.clone());
+                    }
+                }
+                meta.indexes.push(ix.clone());
+                new_indexes.push(ix);
+            } else if let Some(del) = u.get("Delete").filter(|v| !v.is_null()) {
+                let ix_name = del["IndexName"].as_str().unwrap_or_default();
+                let Some(pos) = meta
+                    .indexes
+                    .iter()
+                    .position(|i| i.global && i.name == ix_name)
+                else {
+                    return Err(error::err(
+                        "ResourceNotFoundException",
+                        format!("Requested resource not found: Index: {ix_name} not found"),
+                    ));
+                };
+                meta.indexes.remove(pos);
+                let used: Vec<String> = std::iter::once(&meta.keys)
+                    .chain(meta.indexes.iter().map(|i| &i.keys))
+                    .flat_map(|k| std::iter::once(&k.hash).chain(k.range.iter()))
+                    .map(|a| a.name.clone())
+                    .collect();
+                meta.attrs.retain(|a| used.contains(&a.name));
+            } else if let Some(upd) = u.get("Update").filter(|v| !v.is_null()) {
+                let ix_name = upd["IndexName"].as_str().unwrap_or_default().to_string();
+                let tp = throughput(&upd["ProvisionedThroughput"], "")?;
+                let Some(ix) = meta
+                    .indexes
+                    .iter_mut()
+                    .find(|i| i.global && i.name == ix_name)
+                else {
+                    return Err(error::err(
+                        "ResourceNotFoundException",
+                        format!("Requested resource not found: Index: {ix_name} not found"),
+                    ));
+                };
+                ix.throughput = tp;
+            }
+        }
+        changed = true;
+    }
+    if let Some(p) = bool_of(body, "DeletionProtectionEnabled") {
+        meta.deletion_protection = p;
+        changed = true;
+    }
+    if let Some(class) = str_of(body, "TableClass") {
+        meta.class = class.to_string();
+        changed = true;
+    }
+    if !changed {
+        return Err(error::validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"));
+    }
+    let removed: Vec<String> = state
+        .indexes
+        .keys()
+        .filter(|n| meta.index(n).is_none())
+        .cloned()
+        .collect();
+    for n in removed {
+        state.indexes.remove(&n);
+    }
+    state.meta = meta.clone();
+    for ix in &new_indexes {
+        state.build_index(ix);
+    }
+    let desc = state.describe();
+    let pending = db.store.submit(vec![DynamoDb::meta_op(&meta)])?;
+    Ok((json!({ "TableDescription": desc }), pending))
+}
+
+/// UpdateTimeToLive.
+pub async fn update_ttl(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.table_name(body, "TableName");
+    c.required(body, "TimeToLiveSpecification");
+    c.finish()?;
+    let spec = &body["TimeToLiveSpecification"];
+    let enabled = spec["Enabled"].as_bool().unwrap_or(false);
+    let attr = spec["AttributeName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let t = db.table_named(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    let pending = {
+        let mut state = t.write();
+        match (&state.meta.ttl_attr, enabled) {
+            (Some(_), true) => return Err(error::validation("TimeToLive is already enabled")),
+            (None, false) => return Err(error::validation("TimeToLive is already disabled")),
+            (Some(cur), false) if *cur != attr => {
+                return Err(error::validation(format!(
+                "TimeToLive is active on a different AttributeName: current AttributeName is {cur}"
+            )))
+            }
+            _ => {}
+        }
+        state.meta.ttl_attr = enabled.then(|| attr.clone());
+        db.store.submit(vec![DynamoDb::meta_op(&state.meta)])?
+    };
+    pending.wait().await?;
+    Ok(json!({ "TimeToLiveSpecification": { "Enabled": enabled, "AttributeName": attr } }))
+}
+
+/// DescribeTimeToLive.
+pub fn describe_ttl(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let name = crate::request::table_name(body)?;
+    let t = db.table_named(ctx, name)?;
+    let state = t.read();
+    Ok(match &state.meta.ttl_attr {
+        Some(a) => {
+            json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "ENABLED", "AttributeName": a } })
+        }
+        None => json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "DISABLED" } }),
+    })
+}
+
+fn table_by_arn(
+    db: &DynamoDb,
+    ctx: &RequestContext,
+    body: &Body,
+) -> Result<std::sync::Arc<crate::Table>> {
+    let mut c = Checks::new();
+    c.required(body, "ResourceArn");
+    c.finish()?;
+    let arn = str_of(body, "ResourceArn").unwrap_or_default();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let name = match parts.as_slice() {
+        ["arn", _, "dynamodb", _, _, res] if res.starts_with("table/") => res
+            .trim_start_matches("table/")
+            .split('/')
+            .next()
+            .unwrap_or_default(),
+        _ => {
+            return Err(error::validation(format!(
+                "Invalid TableArn: Invalid ResourceArn provided as input {arn}"
+            )))
+        }
+    };
+    let (region, account) = (parts[3], parts[4]);
+    if account != ctx.account_id || region != ctx.region {
+        return Err(error::err(
+            "ResourceNotFoundException",
+            format!("Requested resource not found: ResourcArn: {arn} not found"),
+        ));
+    }
+    db.table(ctx, name).map_err(|_| {
+        error::err(
+            "ResourceNotFoundException",
+            format!("Requested resource not found: ResourcArn: {arn} not found"),
+        )
+    })
+}
+
+/// TagResource.
+pub async fn tag_resource(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let t = table_by_arn(db, ctx, body)?;
+    let tags = tags_of(body.get("Tags"));
+    if tags.is_empty() {
+        return Err(invalid("Atleast one Tag needs to be provided as Input."));
+    }
+    let pending = {
+        let mut state = t.write();
+        for (k, v) in tags {
+            match state.meta.tags.iter_mut().find(|(tk, _)| *tk == k) {
+                Some(slot) => slot.1 = v,
+                None => state.meta.tags.push((k, v)),
+            }
+        }
+        if state.meta.tags.len() > 50 {
+            return Err(error::validation("One or more parameter values were invalid: The number of tags exceeds the limit of 50."));
+        }
+        db.store.submit(vec![DynamoDb::meta_op(&state.meta)])?
+    };
+    pending.wait().await?;
+    Ok(json!({}))
+}
+
+/// UntagResource.
+pub async fn untag_resource(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let t = table_by_arn(db, ctx, body)?;
+    let keys: Vec<String> = arr_of(body, "TagKeys")
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let pending = {
+        let mut state = t.write();
+        state.meta.tags.retain(|(k, _)| !keys.contains(k));
+        db.store.submit(vec![DynamoDb::meta_op(&state.meta)])?
+    };
+    pending.wait().await?;
+    Ok(json!({}))
+}
+
+/// ListTagsOfResource.
+pub fn list_tags(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let t = table_by_arn(db, ctx, body)?;
+    let state = t.read();
+    let tags: Vec<Json> = state
+        .meta
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"Key": k, "Value": v}))
+        .collect();
+    Ok(json!({ "Tags": tags }))
+}
+
+/// DescribeLimits.
+pub fn describe_limits() -> Json {
+    json!({
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": 40000,
+        "TableMaxWriteCapacityUnits": 40000
+    })
+}
+
+/// DescribeEndpoints.
+pub fn describe_endpoints(ctx: &RequestContext) -> Json {
+    json!({
+        "Endpoints": [{
+            "Address": format!("dynamodb.{}.amazonaws.com", ctx.region),
+            "CachePeriodInMinutes": 1440
+        }]
+    })
+}

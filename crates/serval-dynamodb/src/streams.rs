@@ -1,0 +1,403 @@
+//! DynamoDB Streams: the records every write produces (in the same store
+//! batch as the write), and the Streams API that reads them: ListStreams,
+//! DescribeStream, GetShardIterator, GetRecords. Each stream has one shard.
+//! Records are kept 24 hours.
+
+use crate::error::{self, Result};
+use crate::model::{StreamSpec, TableMeta};
+use crate::request::{str_of, Body, Checks};
+use crate::table::{PKey, TableState};
+use crate::value::{item_size, write_item, Item};
+use crate::{DynamoDb, KS_STREAMS};
+use base64::Engine;
+use serde_json::{json, Value as Json};
+use serval_core::RequestContext;
+use serval_store::Op;
+
+const RETENTION_MICROS: u64 = 24 * 3600 * 1_000_000;
+const ITERATOR_TTL_MS: u64 = 15 * 60 * 1000;
+
+/// Who made a change, when it was not a caller (TTL deletes).
+pub const TTL_IDENTITY: &str = r#"{"Type":"Service","PrincipalId":"dynamodb.amazonaws.com"}"#;
+
+fn seq_text(seq: u64) -> String {
+    format!("{seq:021}")
+}
+
+fn record_key(uid: &str, seq: u64) -> Vec<u8> {
+    format!("{uid}/{}", seq_text(seq)).into_bytes()
+}
+
+/// The stream record for a change of the item at `pk`, as a store op, when
+/// the table has an enabled stream and the change changed something.
+pub fn record_op(
+    db: &DynamoDb,
+    st: &mut TableState,
+    pk: &PKey,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    identity: Option<&str>,
+) -> Option<Op> {
+    let spec = st.meta.stream.as_ref().filter(|s| s.enabled)?;
+    let event = match (old, new) {
+        (None, Some(_)) => "INSERT",
+        (Some(o), Some(n)) if o == n => return None,
+        (Some(_), Some(_)) => "MODIFY",
+        (Some(_), None) => "REMOVE",
+        (None, None) => return None,
+    };
+    let now_ms = db.clock.now_millis();
+    let seq = (st.stream_seq + 1).max(now_ms * 1000);
+    st.stream_seq = seq;
+    let keys = pk.to_item(&st.meta.keys);
+    let view = spec.view_type.as_str();
+    let with_new = matches!(view, "NEW_IMAGE" | "NEW_AND_OLD_IMAGES");
+    let with_old = matches!(view, "OLD_IMAGE" | "NEW_AND_OLD_IMAGES");
+    let mut size = item_size(&keys);
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"eventID\":\"");
+    out.push_str(&serval_core::ids::random_hex(16));
+    out.push_str("\",\"eventName\":\"");
+    out.push_str(event);
+    out.push_str("\",\"eventVersion\":\"1.1\",\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"");
+    out.push_str(&st.meta.region);
+    out.push_str("\",\"dynamodb\":{\"ApproximateCreationDateTime\":");
+    out.push_str(&(now_ms / 1000).to_string());
+    out.push_str(",\"Keys\":");
+    write_item(&mut out, &keys);
+    if let (true, Some(n)) = (with_new, new) {
+        out.push_str(",\"NewImage\":");
+        write_item(&mut out, n);
+        size += item_size(n);
+    }
+    if let (true, Some(o)) = (with_old, old) {
+        out.push_str(",\"OldImage\":");
+        write_item(&mut out, o);
+        size += item_size(o);
+    }
+    out.push_str(",\"SequenceNumber\":\"");
+    out.push_str(&seq_text(seq));
+    out.push_str("\",\"SizeBytes\":");
+    out.push_str(&size.to_string());
+    out.push_str(",\"StreamViewType\":\"");
+    out.push_str(view);
+    out.push_str("\"}");
+    if let Some(id) = identity {
+        out.push_str(",\"userIdentity\":");
+        out.push_str(id);
+    }
+    out.push('}');
+    Some(Op::Put {
+        ks: KS_STREAMS,
+        key: record_key(&spec.uid, seq),
+        value: out.into_bytes(),
+    })
+}
+
+fn shard_id(spec: &StreamSpec) -> String {
+    let digits: String = spec.label.chars().filter(char::is_ascii_digit).collect();
+    format!(
+        "shardId-{:0>20}-{}",
+        digits,
+        spec.uid.get(..8).unwrap_or(&spec.uid)
+    )
+}
+
+/// Every stream of the caller's tables: (table meta, spec).
+fn streams_of(db: &DynamoDb, ctx: &RequestContext) -> Vec<(TableMeta, StreamSpec)> {
+    let mut out = Vec::new();
+    for t in db.all_tables() {
+        let st = t.read();
+        if st.meta.account != ctx.account_id || st.meta.region != ctx.region {
+            continue;
+        }
+        for s in st.meta.old_streams.iter().chain(st.meta.stream.iter()) {
+            out.push((st.meta.clone(), s.clone()));
+        }
+    }
+    out.sort_by_key(|(m, s)| m.stream_arn(s));
+    out
+}
+
+fn find_stream(
+    db: &DynamoDb,
+    ctx: &RequestContext,
+    arn: &str,
+) -> Result<(TableMeta, StreamSpec, u64)> {
+    let table = arn
+        .split_once(":table/")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .unwrap_or_default();
+    let not_found = || {
+        error::err(
+            "ResourceNotFoundException",
+            format!("Requested resource not found: Stream: {arn} not found"),
+        )
+    };
+    let t = db.table(ctx, table).map_err(|_| not_found())?;
+    let st = t.read();
+    let spec = st
+        .meta
+        .old_streams
+        .iter()
+        .chain(st.meta.stream.iter())
+        .find(|s| st.meta.stream_arn(s) == arn)
+        .cloned()
+        .ok_or_else(not_found)?;
+    Ok((st.meta.clone(), spec, st.stream_seq))
+}
+
+/// Routes a `DynamoDBStreams_20120810.*` operation.
+pub fn dispatch(db: &DynamoDb, ctx: &RequestContext, op: &str, body: &Body) -> Result<Vec<u8>> {
+    let out = match op {
+        "ListStreams" => list_streams(db, ctx, body)?,
+        "DescribeStream" => describe_stream(db, ctx, body)?,
+        "GetShardIterator" => get_shard_iterator(db, ctx, body)?,
+        "GetRecords" => return get_records(db, ctx, body),
+        _ => {
+            return Err(crate::unknown_operation(&format!(
+                "DynamoDBStreams_20120810.{op}"
+            )))
+        }
+    };
+    Ok(serde_json::to_vec(&out).unwrap_or_default())
+}
+
+fn list_streams(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.int_range(body, "Limit", 1, 100);
+    c.finish()?;
+    let table = str_of(body, "TableName").map(crate::table_name_of);
+    let limit = body.get("Limit").and_then(Json::as_u64).unwrap_or(100) as usize;
+    let start = str_of(body, "ExclusiveStartStreamArn");
+    let all: Vec<(String, String, String)> = streams_of(db, ctx)
+        .into_iter()
+        .filter(|(m, _)| table.is_none_or(|t| t == m.name))
+        .map(|(m, s)| (m.stream_arn(&s), m.name.clone(), s.label.clone()))
+        .filter(|(arn, _, _)| start.is_none_or(|s| arn.as_str() > s))
+        .collect();
+    let page: Vec<Json> = all
+        .iter()
+        .take(limit)
+        .map(|(arn, t, l)| json!({"StreamArn": arn, "TableName": t, "StreamLabel": l}))
+        .collect();
+    let mut out = json!({ "Streams": page });
+    if all.len() > limit {
+        out["LastEvaluatedStreamArn"] = json!(all[limit - 1].0);
+    }
+    Ok(out)
+}
+
+fn describe_stream(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.required(body, "StreamArn");
+    c.finish()?;
+    let arn = str_of(body, "StreamArn").unwrap_or_default();
+    let (meta, spec, _) = find_stream(db, ctx, arn)?;
+    let first = first_seq(db, &spec)?;
+    let mut range = json!({ "StartingSequenceNumber": seq_text(first.unwrap_or(1)) });
+    if !spec.enabled {
+        range["EndingSequenceNumber"] = json!(seq_text(last_seq(db, &spec)?.unwrap_or(1)));
+    }
+    Ok(json!({
+        "StreamDescription": {
+            "StreamArn": arn,
+            "StreamLabel": spec.label,
+            "StreamStatus": if spec.enabled { "ENABLED" } else { "DISABLED" },
+            "StreamViewType": spec.view_type,
+            "CreationRequestDateTime": meta.created,
+            "TableName": meta.name,
+            "KeySchema": meta.keys.to_json(),
+            "Shards": [{ "ShardId": shard_id(&spec), "SequenceNumberRange": range }]
+        }
+    }))
+}
+
+fn first_seq(db: &DynamoDb, spec: &StreamSpec) -> Result<Option<u64>> {
+    let prefix = format!("{}/", spec.uid).into_bytes();
+    let page = db.store.scan(KS_STREAMS, &prefix, None, 1)?;
+    Ok(page.first().and_then(|(k, _)| seq_of_key(k)))
+}
+
+fn last_seq(db: &DynamoDb, spec: &StreamSpec) -> Result<Option<u64>> {
+    let prefix = format!("{}/", spec.uid).into_bytes();
+    let mut after: Option<Vec<u8>> = None;
+    let mut last = None;
+    loop {
+        let page = db.store.scan(KS_STREAMS, &prefix, after.as_deref(), 1000)?;
+        if page.is_empty() {
+            return Ok(last);
+        }
+        last = page.last().and_then(|(k, _)| seq_of_key(k));
+        after = page.last().map(|(k, _)| k.clone());
+    }
+}
+
+fn seq_of_key(k: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(k).ok()?;
+    s.rsplit('/').next()?.parse().ok()
+}
+
+struct Iter {
+    arn: String,
+    shard: String,
+    /// The next sequence number to read is at least this.
+    start: u64,
+    made_ms: u64,
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+impl Iter {
+    fn encode(&self) -> String {
+        let raw = format!(
+            "{}|{}|{}|{}",
+            self.arn, self.shard, self.start, self.made_ms
+        );
+        B64.encode(raw)
+    }
+
+    fn decode(s: &str) -> Option<Iter> {
+        let raw = String::from_utf8(B64.decode(s).ok()?).ok()?;
+        let mut parts = raw.rsplitn(4, '|');
+        let made_ms = parts.next()?.parse().ok()?;
+        let start = parts.next()?.parse().ok()?;
+        let shard = parts.next()?.to_string();
+        let arn = parts.next()?.to_string();
+        Some(Iter {
+            arn,
+            shard,
+            start,
+            made_ms,
+        })
+    }
+}
+
+fn get_shard_iterator(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
+    let mut c = Checks::new();
+    c.required(body, "StreamArn");
+    c.required(body, "ShardId");
+    c.required(body, "ShardIteratorType");
+    c.enum_field(
+        body,
+        "ShardIteratorType",
+        &[
+            "TRIM_HORIZON",
+            "LATEST",
+            "AT_SEQUENCE_NUMBER",
+            "AFTER_SEQUENCE_NUMBER",
+        ],
+    );
+    c.finish()?;
+    let arn = str_of(body, "StreamArn").unwrap_or_default();
+    let shard = str_of(body, "ShardId").unwrap_or_default();
+    let (_, spec, current) = find_stream(db, ctx, arn)?;
+    if shard != shard_id(&spec) {
+        return Err(error::err(
+            "ResourceNotFoundException",
+            "Requested resource not found: Shard does not exist",
+        ));
+    }
+    let kind = str_of(body, "ShardIteratorType").unwrap_or_default();
+    let seq = || -> Result<u64> {
+        str_of(body, "SequenceNumber")
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| {
+                error::validation(format!(
+                    "Invalid SequenceNumber for ShardIteratorType: {kind}"
+                ))
+            })
+    };
+    let start = match kind {
+        "TRIM_HORIZON" => 0,
+        "LATEST" => current + 1,
+        "AT_SEQUENCE_NUMBER" => seq()?,
+        _ => seq()? + 1,
+    };
+    let it = Iter {
+        arn: arn.to_string(),
+        shard: shard.to_string(),
+        start,
+        made_ms: db.clock.now_millis(),
+    };
+    Ok(json!({ "ShardIterator": it.encode() }))
+}
+
+fn get_records(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
+    let mut c = Checks::new();
+    c.required(body, "ShardIterator");
+    c.int_range(body, "Limit", 1, 1000);
+    c.finish()?;
+    let raw = str_of(body, "ShardIterator").unwrap_or_default();
+    let it = Iter::decode(raw).ok_or_else(|| error::validation("Invalid ShardIterator"))?;
+    let now = db.clock.now_millis();
+    if now.saturating_sub(it.made_ms) > ITERATOR_TTL_MS {
+        return Err(error::err(
+            "ExpiredIteratorException",
+            "Iterator expired. The iterator was created more than 15 minutes ago",
+        ));
+    }
+    let (_, spec, _) = find_stream(db, ctx, &it.arn)?;
+    let limit = body.get("Limit").and_then(Json::as_u64).unwrap_or(1000) as usize;
+    let prefix = format!("{}/", spec.uid).into_bytes();
+    let after = (it.start > 0).then(|| record_key(&spec.uid, it.start - 1));
+    let page = db
+        .store
+        .scan(KS_STREAMS, &prefix, after.as_deref(), limit)?;
+    let next_start = page
+        .last()
+        .and_then(|(k, _)| seq_of_key(k))
+        .map(|s| s + 1)
+        .unwrap_or(it.start);
+    let mut out = String::from("{\"Records\":[");
+    for (i, (_, v)) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(std::str::from_utf8(v).unwrap_or("{}"));
+    }
+    out.push(']');
+    let closed = !spec.enabled && page.len() < limit;
+    if !closed {
+        let next = Iter {
+            start: next_start,
+            made_ms: now,
+            ..it
+        };
+        out.push_str(",\"NextShardIterator\":\"");
+        out.push_str(&next.encode());
+        out.push('"');
+    }
+    out.push('}');
+    Ok(out.into_bytes())
+}
+
+impl DynamoDb {
+    /// Deletes stream records older than 24 hours.
+    pub(crate) fn trim_streams(&self) {
+        let cutoff = (self.clock.now_millis() * 1000).saturating_sub(RETENTION_MICROS);
+        let mut specs = Vec::new();
+        for t in self.all_tables() {
+            let st = t.read();
+            specs.extend(st.meta.stream.iter().cloned());
+            specs.extend(st.meta.old_streams.iter().cloned());
+        }
+        for spec in specs {
+            let prefix = format!("{}/", spec.uid).into_bytes();
+            let Ok(page) = self.store.scan(KS_STREAMS, &prefix, None, 1000) else {
+                continue;
+            };
+            let ops: Vec<Op> = page
+                .into_iter()
+                .take_while(|(k, _)| seq_of_key(k).is_some_and(|s| s < cutoff))
+                .map(|(key, _)| Op::Delete {
+                    ks: KS_STREAMS,
+                    key,
+                })
+                .collect();
+            if !ops.is_empty() {
+                self.store.write_detached(ops);
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! A table in memory: items ordered by primary key (sort keys as DynamoDB
+//! orders them), secondary indexes kept in step, and the size and count that
+//! DescribeTable reports. The store holds the durable copy; this is rebuilt
+//! from it at start.
+
+use crate::model::{Index, KeySchema, TableMeta};
+use crate::number::Num;
+use crate::value::{item_size, Item, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// A key attribute's value, ordered as DynamoDB orders keys of that type
+/// (strings and binaries bytewise, numbers numerically).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyPart {
+    /// String key.
+    S(String),
+    /// Number key.
+    N(Num),
+    /// Binary key.
+    B(Vec<u8>),
+}
+
+impl KeyPart {
+    /// The key part of a scalar value.
+    pub fn of(v: &Value) -> Option<KeyPart> {
+        match v {
+            Value::S(s) => Some(KeyPart::S(s.clone())),
+            Value::N(n) => Some(KeyPart::N(n.clone())),
+            Value::B(b) => Some(KeyPart::B(b.clone())),
+            _ => None,
+        }
+    }
+
+    /// Back to an attribute value.
+    pub fn to_value(&self) -> Value {
+        match self {
+            KeyPart::S(s) => Value::S(s.clone()),
+            KeyPart::N(n) => Value::N(n.clone()),
+            KeyPart::B(b) => Value::B(b.clone()),
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let (tag, bytes) = match self {
+            KeyPart::S(s) => (b's', s.as_bytes()),
+            KeyPart::N(n) => (b'n', n.as_str().as_bytes()),
+            KeyPart::B(b) => (b'b', b.as_slice()),
+        };
+        out.push(tag);
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    /// Bytes the key counts for in size limits.
+    pub fn size(&self) -> usize {
+        match self {
+            KeyPart::S(s) => s.len(),
+            KeyPart::N(n) => n.size(),
+            KeyPart::B(b) => b.len(),
+        }
+    }
+}
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PKey {
+    /// Partition key value.
+    pub hash: KeyPart,
+    /// Sort key value.
+    pub range: Option<KeyPart>,
+}
+
+impl PKey {
+    /// The key of `item` under `schema`, if the item has its key attributes
+    /// with scalar values.
+    pub fn of_item(schema: &KeySchema, item: &Item) -> Option<PKey> {
+        let hash = KeyPart::of(item.get(&schema.hash.name)?)?;
+        let range = match &schema.range {
+            Some(r) => Some(KeyPart::of(item.get(&r.name)?)?),
+            None => None,
+        };
+        Some(PKey { hash, range })
+    }
+
+    /// Bytes naming this key in the store.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32);
+        self.hash.encode(&mut out);
+        if let Some(r) = &self.range {
+            r.encode(&mut out);
+        }
+        out
+    }
+
+    /// The key as an item (`{"pk": ..., "sk": ...}`) under `schema`.
+    pub fn to_item(&self, schema: &KeySchema) -> Item {
+        let mut m = Item::new();
+        m.insert(schema.hash.name.clone(), self.hash.to_value());
+        if let (Some(r), Some(v)) = (&schema.range, &self.range) {
+            m.insert(r.name.clone(), v.to_value());
+        }
+        m
+    }
+}
+
+/// An index entry: index keys, then the table key that makes it unique.
+pub type IndexKey = (KeyPart, Option<KeyPart>, PKey);
+
+/// A secondary index's entries.
+#[derive(Debug, Default)]
+pub struct IndexData {
+    /// Entries in index order.
+    pub entries: BTreeSet<IndexKey>,
+    /// Sum of the sizes of the indexed items (as projected: approximated by the item).
+    pub bytes: usize,
+}
+
+/// Whether the table is usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Serving.
+    Active,
+    /// Being deleted.
+    Deleting,
+}
+
+impl Status {
+    /// DynamoDB's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "ACTIVE",
+            Status::Deleting => "DELETING",
+        }
+    }
+}
+
+/// One table's live state.
+#[derive(Debug)]
+pub struct TableState {
+    /// Definition.
+    pub meta: TableMeta,
+    /// Items by primary key.
+    pub items: BTreeMap<PKey, Arc<Item>>,
+    /// Sum of item sizes.
+    pub bytes: usize,
+    /// Secondary indexes by name.
+    pub indexes: HashMap<String, IndexData>,
+    /// Status.
+    pub status: Status,
+    /// Last stream sequence number handed out.
+    pub stream_seq: u64,
+}
+
+fn index_key(ix: &Index, pk: &PKey, item: &Item) -> Option<IndexKey> {
+    let k = PKey::of_item(&ix.keys, item)?;
+    Some((k.hash, k.range, pk.clone()))
+}
+
+impl TableState {
+    /// An empty table.
+    pub fn new(meta: TableMeta) -> Self {
+        let indexes = meta
+            .indexes
+            .iter()
+            .map(|i| (i.name.clone(), IndexData::default()))
+            .collect();
+        TableState {
+            meta,
+            items: BTreeMap::new(),
+            bytes: 0,
+            indexes,
+            status: Status::Active,
+            stream_seq: 0,
+        }
+    }
+
+    /// Replaces (or with `None`, removes) the item at `pk`; returns the old one.
+    pub fn set(&mut self, pk: PKey, new: Option<Arc<Item>>) -> Option<Arc<Item>> {
+        let old = match &new {
+            Some(item) => self.items.insert(pk.clone(), item.clone()),
+            None => self.items.remove(&pk),
+        };
+        if let Some(o) = &old {
+            self.bytes = self.bytes.saturating_sub(item_size(o));
+        }
+        if let Some(n) = &new {
+            self.bytes += item_size(n);
+        }
+        for ix in &self.meta.indexes {
+            let Some(data) = self.indexes.get_mut(&ix.name) else {
+                continue;
+            };
+            if let Some(o) = &old {
+                if let Some(k) = index_key(ix, &pk, o) {
+                    if data.entries.remove(&k) {
+                        data.bytes = data.bytes.saturating_sub(item_size(o));
+                    }
+                }
+            }
+            if let Some(n) = &new {
+                if let Some(k) = index_key(ix, &pk, n) {
+                    data.entries.insert(k);
+                    data.bytes += item_size(n);
+                }
+            }
+        }
+        old
+    }
+
+    /// Builds an index's entries from the items (a new GSI's backfill).
+    pub fn build_index(&mut self, ix: &Index) {
+        let mut data = IndexData::default();
+        for (pk, item) in &self.items {
+            if let Some(k) = index_key(ix, pk, item) {
+                data.entries.insert(k);
+                data.bytes += item_size(item);
+            }
+        }
+        self.indexes.insert(ix.name.clone(), data);
+    }
+
+    /// `(item count, bytes)` of an index.
+    pub fn index_stats(&self, name: &str) -> (usize, usize) {
+        self.indexes
+            .get(name)
+            .map(|d| (d.entries.len(), d.bytes))
+            .unwrap_or((0, 0))
+    }
+
+    /// DescribeTable's `Table`.
+    pub fn describe(&self) -> serde_json::Value {
+        let mut d = self
+            .meta
+            .describe(self.items.len(), self.bytes, self.status.as_str());
+        for field in ["LocalSecondaryIndexes", "GlobalSecondaryIndexes"] {
+            if let Some(list) = d.get_mut(field).and_then(|v| v.as_array_mut()) {
+                for ix in list {
+                    let name = ix["IndexName"].as_str().unwrap_or_default().to_string();
+                    let (count, bytes) = self.index_stats(&name);
+                    ix["ItemCount"] = count.into();
+                    ix["IndexSizeBytes"] = bytes.into();
+                }
+            }
+        }
+        d
+    }
+}
