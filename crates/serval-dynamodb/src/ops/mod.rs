@@ -4,6 +4,7 @@ pub mod batch;
 pub mod capacity;
 pub mod exprs;
 pub mod items;
+pub mod partiql;
 pub mod read;
 pub mod tables;
 pub mod ttl;
@@ -36,6 +37,9 @@ pub async fn dispatch(
         "BatchWriteItem" => json(batch::batch_write(db, ctx, body).await?),
         "TransactGetItems" => json(txn::transact_get(db, ctx, body)?),
         "TransactWriteItems" => json(txn::transact_write(db, ctx, body).await?),
+        "ExecuteStatement" => json(partiql::execute_statement(db, ctx, body).await?),
+        "BatchExecuteStatement" => json(partiql::batch_execute(db, ctx, body).await?),
+        "ExecuteTransaction" => json(partiql::execute_transaction(db, ctx, body).await?),
         "CreateTable" => json(tables::create_table(db, ctx, body).await?),
         "DescribeTable" => json(tables::describe_table(db, ctx, body)?),
         "ListTables" => json(tables::list_tables(db, ctx, body)?),
