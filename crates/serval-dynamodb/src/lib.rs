@@ -16,6 +16,7 @@ pub mod ops;
 pub mod request;
 pub mod streams;
 pub mod table;
+pub mod throttle;
 pub mod value;
 
 use crate::error::Result;
@@ -42,6 +43,8 @@ pub struct DynamoConfig {
     pub port: u16,
     /// How often expired TTL items are swept.
     pub ttl_interval: Duration,
+    /// Whether provisioned tables throttle past their throughput.
+    pub enforce_throughput: bool,
 }
 
 impl Default for DynamoConfig {
@@ -49,6 +52,7 @@ impl Default for DynamoConfig {
         DynamoConfig {
             port: 4566,
             ttl_interval: Duration::from_secs(5),
+            enforce_throughput: false,
         }
     }
 }
@@ -56,12 +60,14 @@ impl Default for DynamoConfig {
 /// One table: its live state behind a lock.
 pub struct Table {
     state: RwLock<TableState>,
+    buckets: throttle::Buckets,
 }
 
 impl Table {
     fn new(state: TableState) -> Arc<Table> {
         Arc::new(Table {
             state: RwLock::new(state),
+            buckets: throttle::Buckets::default(),
         })
     }
 
@@ -173,6 +179,33 @@ impl DynamoDb {
             .get(&table_ref(ctx, name))
             .cloned()
             .ok_or_else(error::table_not_found)
+    }
+
+    /// Refuses a request when the table's provisioned throughput is enforced
+    /// and spent.
+    pub(crate) fn admit(&self, t: &Table, read: bool) -> Result<()> {
+        if !self.config.enforce_throughput {
+            return Ok(());
+        }
+        let rate = {
+            let st = t.read();
+            if st.meta.billing != "PROVISIONED" {
+                return Ok(());
+            }
+            if read {
+                st.meta.throughput.read
+            } else {
+                st.meta.throughput.write
+            }
+        };
+        t.buckets.admit(read, rate, self.clock.now_millis())
+    }
+
+    /// Charges consumed capacity to the table's bucket (when enforcing).
+    pub(crate) fn charge(&self, t: &Table, c: &ops::capacity::Consumed) {
+        if self.config.enforce_throughput {
+            t.buckets.charge(c.read, c.table_units);
+        }
     }
 
     /// Like [`DynamoDb::table`], with the message naming the table.

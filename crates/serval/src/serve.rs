@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// Milliseconds between DynamoDB TTL sweeps (AWS takes up to days; this is a few seconds).
     #[arg(long, default_value_t = 5000, env = "SERVAL_DYNAMODB_TTL_INTERVAL_MS")]
     dynamodb_ttl_interval_ms: u64,
+    /// Throttle DynamoDB tables in PROVISIONED mode past their read/write capacity
+    /// (ProvisionedThroughputExceededException), to exercise retry logic.
+    #[arg(long, env = "SERVAL_DYNAMODB_ENFORCE_THROUGHPUT")]
+    dynamodb_enforce_throughput: bool,
     #[command(flatten)]
     isolation: IsolationArgs,
 }
@@ -173,6 +177,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         serval_dynamodb::DynamoConfig {
             port: addr.port(),
             ttl_interval: Duration::from_millis(args.dynamodb_ttl_interval_ms.max(10)),
+            enforce_throughput: args.dynamodb_enforce_throughput,
         },
     )
     .map_err(|e| anyhow::anyhow!("starting dynamodb: {e}"))?;

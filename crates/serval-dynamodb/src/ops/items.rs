@@ -316,6 +316,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
         None,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, false)?;
     let (old, meta, pk, pending) = {
         let mut st = t.write();
         let pk = check_item(&st.meta, &item)?;
@@ -329,6 +330,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
     };
     pending.wait().await?;
     let consumed = write_capacity(&meta, old.as_deref(), Some(&item));
+    db.charge(&t, &consumed);
     let attrs = if rv == "ALL_OLD" {
         old.as_deref()
     } else {
@@ -354,6 +356,7 @@ pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, true)?;
     let (item, name) = {
         let st = t.read();
         let pk = check_key(&st.meta, &key)?;
@@ -373,6 +376,7 @@ pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<
     }
     let size = item.as_deref().map(item_size).unwrap_or(0);
     let consumed = Consumed::read(&name, read_units(size, consistent));
+    db.charge(&t, &consumed);
     push_capacity(&mut out, body, &consumed, comma);
     out.push('}');
     Ok(out.into_bytes())
@@ -397,6 +401,7 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         None,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, false)?;
     let (old, meta, pk, pending) = {
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
@@ -416,6 +421,7 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         p.wait().await?;
     }
     let consumed = write_capacity(&meta, old.as_deref(), None);
+    db.charge(&t, &consumed);
     let attrs = if rv == "ALL_OLD" {
         old.as_deref()
     } else {
@@ -458,6 +464,7 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         None,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, false)?;
     let (old, new, touched, meta, pk, pending) = {
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
@@ -473,6 +480,7 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     };
     pending.wait().await?;
     let consumed = write_capacity(&meta, old.as_deref(), Some(&new));
+    db.charge(&t, &consumed);
     let attrs: Option<Item> = match rv {
         "ALL_OLD" => old.as_deref().cloned(),
         "ALL_NEW" => Some(new.clone()),

@@ -305,6 +305,7 @@ fn respond(
 pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     read_checks(body)?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, true)?;
     let esk = start_key(body)?;
     let limit = body
         .get("Limit")
@@ -422,6 +423,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
             }
         }
     };
+    db.charge(&t, &Consumed::read("", read_units(page.bytes, consistent)));
     let last_key = if page.cut {
         page.items.last().map(|i| src.last_key(i))
     } else {
@@ -487,6 +489,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
         (None, None) => None,
     };
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
+    db.admit(&t, true)?;
     let esk = start_key(body)?;
     let limit = body
         .get("Limit")
@@ -542,6 +545,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
             collect(&st, it, limit)
         }
     };
+    db.charge(&t, &Consumed::read("", read_units(page.bytes, consistent)));
     let last_key = if page.cut {
         page.items.last().map(|i| src.last_key(i))
     } else {
