@@ -222,19 +222,35 @@ impl Num {
         self.0.starts_with('-')
     }
 
-    /// Storage size in bytes as DynamoDB counts it.
+    /// Storage size in bytes as DynamoDB counts it (computed on the
+    /// canonical text, without allocating).
     pub fn size(&self) -> usize {
-        let p = self.parts();
-        let n = p.digits.len();
-        if n == 0 {
+        let s = self.0.as_bytes();
+        let neg = s.first() == Some(&b'-');
+        let body = if neg { &s[1..] } else { s };
+        let point = body.iter().position(|&c| c == b'.').unwrap_or(body.len());
+        let Some(first) = body.iter().position(|&c| c != b'0' && c != b'.') else {
             return 1;
-        }
-        let pad = if !n.is_multiple_of(2) || p.exp % 2 != 0 {
-            0
-        } else {
-            1
         };
-        1 + n.div_ceil(2) + pad + usize::from(p.neg)
+        let last = body
+            .iter()
+            .rposition(|&c| c != b'0' && c != b'.')
+            .unwrap_or(first);
+        // significant digits from the first to the last, the point not counted
+        let span = last + 1 - first;
+        let n = if first < point && last > point {
+            span - 1
+        } else {
+            span
+        };
+        // power of ten of the first significant digit
+        let exp: i64 = if first < point {
+            (point - first) as i64 - 1
+        } else {
+            -((first - point) as i64)
+        };
+        let pad = usize::from(n.is_multiple_of(2) && exp % 2 == 0);
+        1 + n.div_ceil(2) + pad + usize::from(neg)
     }
 
     /// `self + other`, as DynamoDB's `SET a = a + :v` and `ADD` compute it.
@@ -469,5 +485,23 @@ mod tests {
         assert_eq!(n("12"), 2);
         assert_eq!(n("-1"), 3);
         assert_eq!(n("123"), 3);
+        // the same figures as taking the number apart
+        for t in [
+            "0.05",
+            "-12.5",
+            "100",
+            "1234.5678",
+            "0.000123",
+            "-0.1",
+            "99999999999999999999",
+            "10.01",
+        ] {
+            let num = Num::parse(t).unwrap_or_else(|_| Num::from_i64(0));
+            let p = num.parts();
+            let digits = p.digits.len();
+            let pad = usize::from(digits.is_multiple_of(2) && p.exp % 2 == 0);
+            let want = 1 + digits.div_ceil(2) + pad + usize::from(p.neg);
+            assert_eq!(num.size(), want, "{t}");
+        }
     }
 }

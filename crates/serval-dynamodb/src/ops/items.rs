@@ -5,8 +5,8 @@ use crate::error::{self, Result};
 use crate::model::{KeyAttr, TableMeta};
 use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
-use crate::request::{obj_of, str_of, Body, Checks};
-use crate::table::{KeyPart, PKey, TableState};
+use crate::request::{str_of, Body, Checks};
+use crate::table::{PKey, TableState};
 use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
 use crate::{DynamoDb, KS_ITEMS};
 use serval_core::{AwsError, RequestContext};
@@ -317,26 +317,26 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
-    let (old, meta, pk, pending) = {
+    let (reply, consumed, pending) = {
         let mut st = t.write();
         let pk = check_item(&st.meta, &item)?;
         let current = st.items.get(&pk).cloned();
         if !exprs.condition_holds(current.as_deref())? {
             return Err(condition_failed(body, current.as_deref()));
         }
-        let (old, ops) = stage(db, &mut st, &pk, Some(item.clone()), None);
-        let pending = db.store.submit(ops)?;
-        (old, st.meta.clone(), pk, pending)
+        let consumed = write_capacity(&st.meta, current.as_deref(), Some(&item));
+        let attrs = if rv == "ALL_OLD" {
+            current.as_deref()
+        } else {
+            None
+        };
+        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
+        let (_, ops) = stage(db, &mut st, &pk, Some(item), None);
+        (reply, consumed, db.store.submit(ops)?)
     };
     pending.wait().await?;
-    let consumed = write_capacity(&meta, old.as_deref(), Some(&item));
     db.charge(&t, &consumed);
-    let attrs = if rv == "ALL_OLD" {
-        old.as_deref()
-    } else {
-        None
-    };
-    Ok(finish_write(body, &meta, &pk, attrs, &consumed))
+    Ok(reply)
 }
 
 /// GetItem.
@@ -402,32 +402,34 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
-    let (old, meta, pk, pending) = {
+    let (reply, consumed, pending) = {
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
         let current = st.items.get(&pk).cloned();
         if !exprs.condition_holds(current.as_deref())? {
             return Err(condition_failed(body, current.as_deref()));
         }
-        if current.is_none() {
-            (None, st.meta.clone(), pk, None)
+        let consumed = write_capacity(&st.meta, current.as_deref(), None);
+        let attrs = if rv == "ALL_OLD" {
+            current.as_deref()
         } else {
-            let (old, ops) = stage(db, &mut st, &pk, None, None);
-            let pending = db.store.submit(ops)?;
-            (old, st.meta.clone(), pk, Some(pending))
-        }
+            None
+        };
+        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
+        let pending = match current {
+            Some(_) => {
+                let (_, ops) = stage(db, &mut st, &pk, None, None);
+                Some(db.store.submit(ops)?)
+            }
+            None => None,
+        };
+        (reply, consumed, pending)
     };
     if let Some(p) = pending {
         p.wait().await?;
     }
-    let consumed = write_capacity(&meta, old.as_deref(), None);
     db.charge(&t, &consumed);
-    let attrs = if rv == "ALL_OLD" {
-        old.as_deref()
-    } else {
-        None
-    };
-    Ok(finish_write(body, &meta, &pk, attrs, &consumed))
+    Ok(reply)
 }
 
 /// Applies an update to the current item (or a new one made of the key).
@@ -465,41 +467,31 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
-    let (old, new, touched, meta, pk, pending) = {
+    let (reply, consumed, pending) = {
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
         let current = st.items.get(&pk).cloned();
         if !exprs.condition_holds(current.as_deref())? {
             return Err(condition_failed(body, current.as_deref()));
         }
-        let (new, touched) = updated_item(&st.meta, &exprs, &key, current.as_deref())?;
+        let old = current.as_deref();
+        let (new, touched) = updated_item(&st.meta, &exprs, &key, old)?;
         check_item(&st.meta, &new)?;
-        let (old, ops) = stage(db, &mut st, &pk, Some(new.clone()), None);
-        let pending = db.store.submit(ops)?;
-        (old, new, touched, st.meta.clone(), pk, pending)
+        let consumed = write_capacity(&st.meta, old, Some(&new));
+        let attrs: Option<Item> = match rv {
+            "ALL_OLD" => old.cloned(),
+            "ALL_NEW" => Some(new.clone()),
+            "UPDATED_OLD" => old
+                .map(|o| exprs.updated_part(o, &touched))
+                .filter(|m| !m.is_empty()),
+            "UPDATED_NEW" => Some(exprs.updated_part(&new, &touched)).filter(|m| !m.is_empty()),
+            _ => None,
+        };
+        let reply = finish_write(body, &st.meta, &pk, attrs.as_ref(), &consumed);
+        let (_, ops) = stage(db, &mut st, &pk, Some(new), None);
+        (reply, consumed, db.store.submit(ops)?)
     };
     pending.wait().await?;
-    let consumed = write_capacity(&meta, old.as_deref(), Some(&new));
     db.charge(&t, &consumed);
-    let attrs: Option<Item> = match rv {
-        "ALL_OLD" => old.as_deref().cloned(),
-        "ALL_NEW" => Some(new.clone()),
-        "UPDATED_OLD" => old
-            .as_deref()
-            .map(|o| exprs.updated_part(o, &touched))
-            .filter(|m| !m.is_empty()),
-        "UPDATED_NEW" => Some(exprs.updated_part(&new, &touched)).filter(|m| !m.is_empty()),
-        _ => None,
-    };
-    Ok(finish_write(body, &meta, &pk, attrs.as_ref(), &consumed))
-}
-
-/// The key of an item as a key part, for messages and metrics.
-pub fn hash_of(pk: &PKey) -> &KeyPart {
-    &pk.hash
-}
-
-/// Whether `obj_of` found a non-empty map (used by callers validating maps).
-pub fn non_empty_map(body: &Body, field: &str) -> bool {
-    obj_of(body, field).is_some_and(|m| !m.is_empty())
+    Ok(reply)
 }
