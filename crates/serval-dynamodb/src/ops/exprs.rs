@@ -3,36 +3,15 @@
 //! names and values are reported across all of them, as DynamoDB does.
 
 use crate::error::{self, Result};
+use crate::expr::{self, legacy, Attrs, Cond, ExprKind, KeyCondition, Projection, Update};
+use crate::model::KeySchema;
 use crate::request::Body;
 use crate::value::{Item, Value};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
 
-/// A sort key condition.
-#[derive(Debug, Clone)]
-pub enum RangeCond {
-    /// `=`
-    Eq(Value),
-    /// `<`
-    Lt(Value),
-    /// `<=`
-    Le(Value),
-    /// `>`
-    Gt(Value),
-    /// `>=`
-    Ge(Value),
-    /// `BETWEEN a AND b`
-    Between(Value, Value),
-    /// `begins_with(sk, v)`
-    BeginsWith(Value),
-}
-
-/// A Query's key condition: the partition key value and an optional sort key condition.
-#[derive(Debug, Clone)]
-pub struct KeyCond {
-    /// Partition key value.
-    pub hash: Value,
-    /// Sort key condition.
-    pub range: Option<RangeCond>,
-}
+/// An item with no attributes: what a condition sees when the item is absent.
+static EMPTY: Item = BTreeMap::new();
 
 /// Which expressions a request may carry.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +20,7 @@ pub struct Allowed {
     pub condition: bool,
     /// UpdateExpression / AttributeUpdates.
     pub update: bool,
-    /// FilterExpression / QueryFilter / ScanFilter.
+    /// FilterExpression / QueryFilter or ScanFilter.
     pub filter: bool,
     /// ProjectionExpression / AttributesToGet.
     pub projection: bool,
@@ -53,72 +32,284 @@ pub struct Allowed {
 #[derive(Debug, Default)]
 pub struct Prepared {
     /// The key condition of a Query.
-    pub key: Option<KeyCond>,
+    pub key: Option<KeyCondition>,
+    condition: Option<Cond>,
+    filter: Option<Cond>,
+    update: Option<Update>,
+    projection: Option<Projection>,
+}
+
+fn present(body: &Body, field: &str) -> bool {
+    body.get(field).is_some_and(|v| !v.is_null())
+}
+
+fn text<'a>(body: &'a Body, field: &str) -> Option<&'a str> {
+    body.get(field).and_then(Json::as_str)
+}
+
+fn value(v: &Json) -> Result<Value> {
+    Value::from_json(v).map_err(|e| e.into_aws())
+}
+
+fn values(v: &Json) -> Result<Vec<Value>> {
+    v.as_array()
+        .map(|a| a.iter().map(value).collect())
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+fn conditions(v: &Json) -> Result<Vec<(String, legacy::Condition)>> {
+    let mut out = Vec::new();
+    for (attr, c) in v.as_object().into_iter().flatten() {
+        out.push((
+            attr.clone(),
+            legacy::Condition {
+                op: c["ComparisonOperator"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                values: values(&c["AttributeValueList"])?,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn expected(v: &Json) -> Result<Vec<(String, legacy::Expected)>> {
+    let mut out = Vec::new();
+    for (attr, e) in v.as_object().into_iter().flatten() {
+        out.push((
+            attr.clone(),
+            legacy::Expected {
+                value: match &e["Value"] {
+                    Json::Null => None,
+                    v => Some(value(v)?),
+                },
+                exists: e["Exists"].as_bool(),
+                op: e["ComparisonOperator"].as_str().map(str::to_string),
+                values: match &e["AttributeValueList"] {
+                    Json::Null => None,
+                    v => Some(values(v)?),
+                },
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn attribute_updates(v: &Json) -> Result<Vec<(String, legacy::AttributeUpdate)>> {
+    let mut out = Vec::new();
+    for (attr, u) in v.as_object().into_iter().flatten() {
+        out.push((
+            attr.clone(),
+            legacy::AttributeUpdate {
+                action: u["Action"].as_str().map(str::to_string),
+                value: match &u["Value"] {
+                    Json::Null => None,
+                    v => Some(value(v)?),
+                },
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn attrs_of(body: &Body) -> Result<Attrs> {
+    let names = match body.get("ExpressionAttributeNames") {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(
+            v.as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+    };
+    let vals = match body.get("ExpressionAttributeValues") {
+        None | Some(Json::Null) => None,
+        Some(v) => {
+            let mut m = BTreeMap::new();
+            for (k, v) in v.as_object().into_iter().flatten() {
+                let parsed = Value::from_json(v).map_err(|e| match e {
+                    crate::value::ValueError::Invalid(msg) => error::validation(format!(
+                        "ExpressionAttributeValues contains invalid value: {msg} for key {k}"
+                    )),
+                    other => other.into_aws(),
+                })?;
+                m.insert(k.clone(), parsed);
+            }
+            Some(m)
+        }
+    };
+    Attrs::new(names, vals).map_err(error::validation)
 }
 
 impl Prepared {
-    /// Parses the expressions `allowed` in `body`.
-    pub fn new(
-        body: &Body,
-        allowed: Allowed,
-        _keys: Option<&crate::model::KeySchema>,
-    ) -> Result<Prepared> {
-        let _ = allowed;
-        for f in [
-            "ConditionExpression",
-            "UpdateExpression",
-            "FilterExpression",
-            "ProjectionExpression",
-            "KeyConditionExpression",
-            "Expected",
-            "AttributeUpdates",
-            "QueryFilter",
-            "ScanFilter",
-            "AttributesToGet",
-            "KeyConditions",
-        ] {
-            if body.get(f).is_some_and(|v| !v.is_null()) {
-                return Err(error::validation(format!("{f} is not supported yet")));
+    /// Parses the expressions `allowed` in `body`. `keys` is the key schema
+    /// of the table or index a Query reads (needed for its key condition).
+    pub fn new(body: &Body, allowed: Allowed, keys: Option<&KeySchema>) -> Result<Prepared> {
+        let mut exprs: Vec<(&str, bool)> = Vec::new();
+        let mut olds: Vec<(&str, bool)> = Vec::new();
+        if allowed.projection {
+            exprs.push((
+                "ProjectionExpression",
+                present(body, "ProjectionExpression"),
+            ));
+            olds.push(("AttributesToGet", present(body, "AttributesToGet")));
+        }
+        if allowed.filter {
+            exprs.push(("FilterExpression", present(body, "FilterExpression")));
+            let name = if allowed.key {
+                "QueryFilter"
+            } else {
+                "ScanFilter"
+            };
+            olds.push((name, present(body, name)));
+        }
+        if allowed.key {
+            exprs.push((
+                "KeyConditionExpression",
+                present(body, "KeyConditionExpression"),
+            ));
+        }
+        if allowed.update {
+            exprs.push(("UpdateExpression", present(body, "UpdateExpression")));
+            olds.push(("AttributeUpdates", present(body, "AttributeUpdates")));
+        }
+        if allowed.condition {
+            exprs.push(("ConditionExpression", present(body, "ConditionExpression")));
+            olds.push(("Expected", present(body, "Expected")));
+        }
+        if allowed.condition || allowed.filter {
+            olds.push(("ConditionalOperator", present(body, "ConditionalOperator")));
+        }
+        if allowed.key {
+            olds.push(("KeyConditions", present(body, "KeyConditions")));
+        }
+        expr::check_expression_params(
+            &exprs,
+            &olds,
+            present(body, "ExpressionAttributeNames"),
+            present(body, "ExpressionAttributeValues"),
+        )
+        .map_err(error::validation)?;
+        let attrs = attrs_of(body)?;
+        let conditional = text(body, "ConditionalOperator");
+        let mut out = Prepared::default();
+        let v = error::validation;
+        if allowed.condition {
+            if let Some(t) = text(body, "ConditionExpression") {
+                out.condition =
+                    Some(expr::parse_condition(t, ExprKind::Condition, &attrs).map_err(v)?);
+            } else if present(body, "Expected") {
+                let e = expected(&body["Expected"])?;
+                out.condition = Some(legacy::expected(&e, conditional).map_err(v)?);
             }
         }
-        Ok(Prepared::default())
+        if allowed.update {
+            if let Some(t) = text(body, "UpdateExpression") {
+                out.update = Some(expr::parse_update(t, &attrs).map_err(v)?);
+            } else if present(body, "AttributeUpdates") {
+                let u = attribute_updates(&body["AttributeUpdates"])?;
+                out.update = Some(legacy::attribute_updates(&u).map_err(v)?);
+            }
+        }
+        if allowed.key {
+            let schema = keys.map(|k| expr::KeySchema {
+                hash: (k.hash.name.as_str(), k.hash.ty.as_str()),
+                range: k.range.as_ref().map(|r| (r.name.as_str(), r.ty.as_str())),
+            });
+            if let Some(schema) = &schema {
+                if let Some(t) = text(body, "KeyConditionExpression") {
+                    out.key = Some(expr::parse_key_condition(t, &attrs, schema).map_err(v)?);
+                } else if present(body, "KeyConditions") {
+                    let c = conditions(&body["KeyConditions"])?;
+                    out.key = Some(legacy::key_conditions(&c, schema).map_err(v)?);
+                }
+            }
+        }
+        if allowed.filter {
+            let legacy_name = if allowed.key {
+                "QueryFilter"
+            } else {
+                "ScanFilter"
+            };
+            if let Some(t) = text(body, "FilterExpression") {
+                out.filter = Some(expr::parse_condition(t, ExprKind::Filter, &attrs).map_err(v)?);
+            } else if present(body, legacy_name) {
+                let c = conditions(&body[legacy_name])?;
+                out.filter = Some(legacy::filter(&c, conditional).map_err(v)?);
+            }
+        }
+        if allowed.projection {
+            if let Some(t) = text(body, "ProjectionExpression") {
+                out.projection = Some(expr::parse_projection(t, &attrs).map_err(v)?);
+            } else if let Some(list) = body.get("AttributesToGet").and_then(Json::as_array) {
+                let names: Vec<String> = list
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect();
+                out.projection = Some(legacy::attributes_to_get(&names).map_err(v)?);
+            }
+        }
+        attrs.check_unused().map_err(v)?;
+        Ok(out)
     }
 
     /// Whether the condition holds for the current item (true without one).
-    pub fn condition_holds(&self, _item: Option<&Item>) -> Result<bool> {
-        Ok(true)
+    pub fn condition_holds(&self, item: Option<&Item>) -> Result<bool> {
+        Ok(match &self.condition {
+            None => true,
+            Some(c) => c.eval(item.unwrap_or(&EMPTY)),
+        })
     }
 
     /// Whether the filter keeps an item (true without one).
-    pub fn filter_keeps(&self, _item: &Item) -> Result<bool> {
-        Ok(true)
+    pub fn filter_keeps(&self, item: &Item) -> Result<bool> {
+        Ok(self.filter.as_ref().is_none_or(|c| c.eval(item)))
+    }
+
+    /// The top-level attributes a filter reads.
+    pub fn filter_attrs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.filter {
+            f.path_heads(&mut out);
+        }
+        out
     }
 
     /// Whether there is an update to apply.
     pub fn has_update(&self) -> bool {
-        false
+        self.update.is_some()
     }
 
-    /// Applies the update; returns the top-level attribute names it touched.
-    pub fn apply_update(&self, _item: &mut Item) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    /// Applies the update (`existed`: whether the item was stored before);
+    /// returns the top-level attribute names it writes.
+    pub fn apply_update(&self, item: &mut Item, existed: bool) -> Result<Vec<String>> {
+        let Some(u) = &self.update else {
+            return Ok(Vec::new());
+        };
+        u.apply(item, existed).map_err(error::validation)?;
+        Ok(u.touched_attrs().into_iter().map(str::to_string).collect())
     }
 
     /// The item as the projection shows it (the item itself without one).
     pub fn project(&self, item: &Item) -> Item {
-        item.clone()
+        match &self.projection {
+            Some(p) => p.apply(item),
+            None => item.clone(),
+        }
     }
 
     /// Whether a projection was asked for.
     pub fn has_projection(&self) -> bool {
-        false
+        self.projection.is_some()
     }
 
-    /// Keeps only the updated paths of an item (UPDATED_OLD / UPDATED_NEW).
-    pub fn updated_part(&self, item: &Item, touched: &[String]) -> Item {
-        item.iter()
-            .filter(|(k, _)| touched.contains(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+    /// The paths an update wrote, taken from `item` (UPDATED_OLD / UPDATED_NEW).
+    pub fn updated_part(&self, item: &Item) -> Item {
+        match &self.update {
+            Some(u) => expr::project(item, &u.paths()),
+            None => Item::new(),
+        }
     }
 }

@@ -440,7 +440,7 @@ pub fn updated_item(
     current: Option<&Item>,
 ) -> Result<(Item, Vec<String>)> {
     let mut item = current.cloned().unwrap_or_else(|| key.clone());
-    let touched = exprs.apply_update(&mut item)?;
+    let touched = exprs.apply_update(&mut item, current.is_some())?;
     for name in &touched {
         if meta.keys.has(name) {
             return Err(invalid(format!(
@@ -475,16 +475,14 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             return Err(condition_failed(body, current.as_deref()));
         }
         let old = current.as_deref();
-        let (new, touched) = updated_item(&st.meta, &exprs, &key, old)?;
+        let (new, _) = updated_item(&st.meta, &exprs, &key, old)?;
         check_item(&st.meta, &new)?;
         let consumed = write_capacity(&st.meta, old, Some(&new));
         let attrs: Option<Item> = match rv {
             "ALL_OLD" => old.cloned(),
             "ALL_NEW" => Some(new.clone()),
-            "UPDATED_OLD" => old
-                .map(|o| exprs.updated_part(o, &touched))
-                .filter(|m| !m.is_empty()),
-            "UPDATED_NEW" => Some(exprs.updated_part(&new, &touched)).filter(|m| !m.is_empty()),
+            "UPDATED_OLD" => old.map(|o| exprs.updated_part(o)).filter(|m| !m.is_empty()),
+            "UPDATED_NEW" => Some(exprs.updated_part(&new)).filter(|m| !m.is_empty()),
             _ => None,
         };
         let reply = finish_write(body, &st.meta, &pk, attrs.as_ref(), &consumed);

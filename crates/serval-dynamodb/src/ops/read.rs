@@ -3,16 +3,16 @@
 //! Select (including COUNT) and parallel scan segments.
 
 use crate::error::{self, Result};
+use crate::expr::KeyCondition;
 use crate::model::{Index, KeySchema, TableMeta};
 use crate::ops::capacity::{read_units, Consumed};
-use crate::ops::exprs::{Allowed, KeyCond, Prepared, RangeCond};
+use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::push_capacity;
 use crate::request::{str_of, Body, Checks};
 use crate::table::{IndexKey, KeyPart, PKey, TableState};
-use crate::value::{item_from_json, item_size, write_item, Item, Value};
+use crate::value::{item_from_json, item_size, write_item, Item};
 use crate::DynamoDb;
 use serval_core::{AwsError, RequestContext};
-use std::cmp::Ordering;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -129,26 +129,6 @@ fn source<'a>(meta: &'a TableMeta, body: &Body) -> Result<Source<'a>> {
         ));
     }
     Ok(Source { meta, index })
-}
-
-fn range_matches(cond: &RangeCond, v: &Value) -> bool {
-    let cmp = |x: &Value| v.compare(x);
-    match cond {
-        RangeCond::Eq(x) => cmp(x) == Some(Ordering::Equal),
-        RangeCond::Lt(x) => cmp(x) == Some(Ordering::Less),
-        RangeCond::Le(x) => matches!(cmp(x), Some(Ordering::Less | Ordering::Equal)),
-        RangeCond::Gt(x) => cmp(x) == Some(Ordering::Greater),
-        RangeCond::Ge(x) => matches!(cmp(x), Some(Ordering::Greater | Ordering::Equal)),
-        RangeCond::Between(a, b) => {
-            matches!(cmp(a), Some(Ordering::Greater | Ordering::Equal))
-                && matches!(cmp(b), Some(Ordering::Less | Ordering::Equal))
-        }
-        RangeCond::BeginsWith(p) => match (v, p) {
-            (Value::S(s), Value::S(p)) => s.starts_with(p.as_str()),
-            (Value::B(s), Value::B(p)) => s.starts_with(p),
-            _ => false,
-        },
-    }
 }
 
 /// What one page read: items in order and the bytes read.
@@ -331,7 +311,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         },
         Some(src.keys()),
     )?;
-    let Some(KeyCond { hash, range }) = exprs.key.clone() else {
+    let Some(KeyCondition { hash, range, .. }) = exprs.key.clone() else {
         return Err(error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
         ));
@@ -349,13 +329,16 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         None => None,
     };
     let range_ok = |item: &Item| -> bool {
-        match (&range, &keys.range) {
-            (Some(cond), Some(attr)) => {
-                item.get(&attr.name).is_some_and(|v| range_matches(cond, v))
-            }
-            _ => true,
+        match &range {
+            Some((name, cond)) => item.get(name).is_some_and(|v| cond.matches(v)),
+            None => true,
         }
     };
+    if let Some(k) = exprs.filter_attrs().into_iter().find(|a| keys.has(a)) {
+        return Err(error::validation(format!(
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {k}"
+        )));
+    }
     let page = match src.index {
         None => {
             let lo = PKey {
