@@ -113,7 +113,22 @@ fn attribute_updates(v: &Json) -> Result<Vec<(String, legacy::AttributeUpdate)>>
     Ok(out)
 }
 
+fn empty_name() -> serval_core::AwsError {
+    error::validation("One or more parameter values were invalid: Empty attribute name")
+}
+
 fn attrs_of(body: &Body) -> Result<Attrs> {
+    if let Some((k, _)) = body
+        .get("ExpressionAttributeNames")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .find(|(_, v)| v.as_str() == Some(""))
+    {
+        return Err(error::validation(format!(
+            "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
+        )));
+    }
     let names = match body.get("ExpressionAttributeNames") {
         None | Some(Json::Null) => None,
         Some(v) => Some(
@@ -210,6 +225,9 @@ impl Prepared {
                 out.update = Some(expr::parse_update(t, &attrs).map_err(v)?);
             } else if present(body, "AttributeUpdates") {
                 let u = attribute_updates(&body["AttributeUpdates"])?;
+                if u.iter().any(|(k, _)| k.is_empty()) {
+                    return Err(empty_name());
+                }
                 out.update = Some(legacy::attribute_updates(&u).map_err(v)?);
             }
         }
@@ -248,6 +266,9 @@ impl Prepared {
                     .iter()
                     .filter_map(|n| n.as_str().map(str::to_string))
                     .collect();
+                if names.iter().any(String::is_empty) {
+                    return Err(empty_name());
+                }
                 out.projection = Some(legacy::attributes_to_get(&names).map_err(v)?);
             }
         }

@@ -60,6 +60,9 @@ fn check_key_sizes(meta: &TableMeta, pk: &PKey) -> Result<()> {
 /// Checks a whole item against the table (keys, index keys, size) and
 /// returns its primary key.
 pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
+    if item.contains_key("") {
+        return Err(invalid("Empty attribute name"));
+    }
     for attr in std::iter::once(&meta.keys.hash).chain(meta.keys.range.iter()) {
         let Some(v) = item.get(&attr.name) else {
             return Err(invalid(format!(
