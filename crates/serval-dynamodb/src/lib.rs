@@ -134,7 +134,7 @@ impl DynamoDb {
                     continue;
                 };
                 if let Some(pk) = table::PKey::of_item(&meta.keys, &item) {
-                    state.set(pk, Some(Arc::new(item)));
+                    state.set(pk, Some(table::Stored::new(item)));
                 }
             }
             tables.insert(

@@ -104,6 +104,41 @@ impl PKey {
     }
 }
 
+/// An item as the table holds it: the item, its wire JSON (written once, when
+/// the item is stored, and copied as is into GetItem, Query and Scan answers
+/// and into the store) and its size as DynamoDB counts it.
+#[derive(Debug)]
+pub struct Stored {
+    /// The item.
+    pub item: Item,
+    /// `{"attr":{"S":"..."},...}`.
+    pub json: String,
+    /// [`item_size`] of the item.
+    pub size: usize,
+}
+
+impl Stored {
+    /// Encodes an item for keeping.
+    pub fn new(item: Item) -> Arc<Stored> {
+        let mut json = String::with_capacity(128);
+        crate::value::write_item(&mut json, &item);
+        let size = item_size(&item);
+        Arc::new(Stored { item, json, size })
+    }
+
+    /// The item.
+    pub fn item(&self) -> &Item {
+        &self.item
+    }
+}
+
+impl std::ops::Deref for Stored {
+    type Target = Item;
+    fn deref(&self) -> &Item {
+        &self.item
+    }
+}
+
 /// An index entry: index keys, then the table key that makes it unique.
 pub type IndexKey = (KeyPart, Option<KeyPart>, PKey);
 
@@ -141,7 +176,7 @@ pub struct TableState {
     /// Definition.
     pub meta: TableMeta,
     /// Items by primary key.
-    pub items: BTreeMap<PKey, Arc<Item>>,
+    pub items: BTreeMap<PKey, Arc<Stored>>,
     /// Sum of item sizes.
     pub bytes: usize,
     /// Secondary indexes by name.
@@ -176,16 +211,16 @@ impl TableState {
     }
 
     /// Replaces (or with `None`, removes) the item at `pk`; returns the old one.
-    pub fn set(&mut self, pk: PKey, new: Option<Arc<Item>>) -> Option<Arc<Item>> {
+    pub fn set(&mut self, pk: PKey, new: Option<Arc<Stored>>) -> Option<Arc<Stored>> {
         let old = match &new {
             Some(item) => self.items.insert(pk.clone(), item.clone()),
             None => self.items.remove(&pk),
         };
         if let Some(o) = &old {
-            self.bytes = self.bytes.saturating_sub(item_size(o));
+            self.bytes = self.bytes.saturating_sub(o.size);
         }
         if let Some(n) = &new {
-            self.bytes += item_size(n);
+            self.bytes += n.size;
         }
         for ix in &self.meta.indexes {
             let Some(data) = self.indexes.get_mut(&ix.name) else {
@@ -194,14 +229,14 @@ impl TableState {
             if let Some(o) = &old {
                 if let Some(k) = index_key(ix, &pk, o) {
                     if data.entries.remove(&k) {
-                        data.bytes = data.bytes.saturating_sub(item_size(o));
+                        data.bytes = data.bytes.saturating_sub(o.size);
                     }
                 }
             }
             if let Some(n) = &new {
                 if let Some(k) = index_key(ix, &pk, n) {
                     data.entries.insert(k);
-                    data.bytes += item_size(n);
+                    data.bytes += n.size;
                 }
             }
         }
@@ -214,7 +249,7 @@ impl TableState {
         for (pk, item) in &self.items {
             if let Some(k) = index_key(ix, pk, item) {
                 data.entries.insert(k);
-                data.bytes += item_size(item);
+                data.bytes += item.size;
             }
         }
         self.indexes.insert(ix.name.clone(), data);

@@ -137,7 +137,7 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
+fn apply(tx: &Connection, op: &Op) -> rusqlite::Result<()> {
     match op {
         Op::Put { ks, key, value } => {
             tx.prepare_cached("INSERT OR REPLACE INTO kv (ks, k, v) VALUES (?1, ?2, ?3)")?
@@ -161,7 +161,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -170,14 +170,23 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
                 break;
             }
         }
+        // BEGIN/COMMIT as cached statements: parsing them anew for every
+        // group commit showed in profiles of small writes
         let result = (|| -> rusqlite::Result<()> {
-            let tx = conn.transaction()?;
-            for job in &jobs {
-                for op in &job.ops {
-                    apply(&tx, op)?;
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let applied = jobs
+                .iter()
+                .flat_map(|job| job.ops.iter())
+                .try_for_each(|op| apply(&conn, op));
+            match applied {
+                Ok(()) => conn.prepare_cached("COMMIT")?.execute([]).map(|_| ()),
+                Err(e) => {
+                    let _ = conn
+                        .prepare_cached("ROLLBACK")
+                        .and_then(|mut s| s.execute([]));
+                    Err(e)
                 }
             }
-            tx.commit()
         })();
         let result = result.map_err(|e| e.to_string());
         if let Err(e) = &result {

@@ -7,7 +7,7 @@ use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::{check_item, check_key, stage, write_capacity};
 use crate::request::{obj_of, str_of, Body};
-use crate::table::PKey;
+use crate::table::{PKey, Stored};
 use crate::value::{item_from_json, item_size, item_to_json, Item};
 use crate::DynamoDb;
 use serde_json::{json, Map, Value as Json};
@@ -179,12 +179,16 @@ pub async fn batch_write(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         let mut c = Consumed::write(&st.meta.name, 0.0);
         for (pk, w) in writes {
             let new = match w {
-                Write::Put(item) => Some(item),
+                Write::Put(item) => Some(Stored::new(item)),
                 Write::Delete => None,
             };
-            let cap_new = new.clone();
-            let (old, o) = stage(db, &mut st, &pk, new, None);
-            c.merge(&write_capacity(&st.meta, old.as_deref(), cap_new.as_ref()));
+            let old = st.items.get(&pk).cloned();
+            c.merge(&write_capacity(
+                &st.meta,
+                old.as_deref().map(Stored::item),
+                new.as_ref().map(|s| s.item()),
+            ));
+            let (_, o) = stage(db, &mut st, &pk, new, None);
             ops.extend(o);
         }
         consumed.push(c);

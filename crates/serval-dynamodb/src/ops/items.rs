@@ -6,7 +6,7 @@ use crate::model::{KeyAttr, TableMeta};
 use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::request::{str_of, Body, Checks};
-use crate::table::{PKey, TableState};
+use crate::table::{PKey, Stored, TableState};
 use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
 use crate::{DynamoDb, KS_ITEMS};
 use serval_core::{AwsError, RequestContext};
@@ -176,34 +176,35 @@ pub fn write_capacity(meta: &TableMeta, old: Option<&Item>, new: Option<&Item>) 
     c
 }
 
-/// Changes the item at `pk` in memory and returns the store ops (item and
-/// stream record) that make the change durable.
+/// Changes the item at `pk` in memory and returns the old item and the
+/// store ops (item and stream record) that make the change durable. Drop
+/// the old item after releasing the lock: freeing a large item takes time.
 pub fn stage(
     db: &DynamoDb,
     st: &mut TableState,
     pk: &PKey,
-    new: Option<Item>,
+    new: Option<Arc<Stored>>,
     identity: Option<&str>,
-) -> (Option<Arc<Item>>, Vec<Op>) {
-    let new = new.map(Arc::new);
-    let old = st.set(pk.clone(), new.clone());
+) -> (Option<Arc<Stored>>, Vec<Op>) {
     let key = crate::item_store_key(&st.meta.uid, pk);
+    let old = st.set(pk.clone(), new.clone());
     let mut ops = Vec::with_capacity(2);
     ops.push(match &new {
-        Some(item) => {
-            let mut s = String::with_capacity(128);
-            write_item(&mut s, item);
-            Op::Put {
-                ks: KS_ITEMS,
-                key,
-                value: s.into_bytes(),
-            }
-        }
+        Some(n) => Op::Put {
+            ks: KS_ITEMS,
+            key,
+            value: n.json.as_bytes().to_vec(),
+        },
         None => Op::Delete { ks: KS_ITEMS, key },
     });
-    if let Some(rec) =
-        crate::streams::record_op(db, st, pk, old.as_deref(), new.as_deref(), identity)
-    {
+    if let Some(rec) = crate::streams::record_op(
+        db,
+        st,
+        pk,
+        old.as_deref().map(|o| &o.item),
+        new.as_deref().map(|n| &n.item),
+        identity,
+    ) {
         ops.push(rec);
     }
     (old, ops)
@@ -320,23 +321,29 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
-    let (reply, consumed, pending) = {
+    let item = Stored::new(item);
+    let (reply, consumed, pending, old) = {
         let mut st = t.write();
-        let pk = check_item(&st.meta, &item)?;
+        let pk = check_item(&st.meta, &item.item)?;
         let current = st.items.get(&pk).cloned();
-        if !exprs.condition_holds(current.as_deref())? {
-            return Err(condition_failed(body, current.as_deref()));
+        if !exprs.condition_holds(current.as_deref().map(Stored::item))? {
+            return Err(condition_failed(body, current.as_deref().map(Stored::item)));
         }
-        let consumed = write_capacity(&st.meta, current.as_deref(), Some(&item));
+        let consumed = write_capacity(
+            &st.meta,
+            current.as_deref().map(Stored::item),
+            Some(&item.item),
+        );
         let attrs = if rv == "ALL_OLD" {
-            current.as_deref()
+            current.as_deref().map(Stored::item)
         } else {
             None
         };
         let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
-        let (_, ops) = stage(db, &mut st, &pk, Some(item), None);
-        (reply, consumed, db.store.submit(ops)?)
+        let (old, ops) = stage(db, &mut st, &pk, Some(item), None);
+        (reply, consumed, db.store.submit(ops)?, old)
     };
+    drop(old);
     pending.wait().await?;
     db.charge(&t, &consumed);
     Ok(reply)
@@ -373,11 +380,11 @@ pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<
         if exprs.has_projection() {
             write_item(&mut out, &exprs.project(item));
         } else {
-            write_item(&mut out, item);
+            out.push_str(&item.json);
         }
         comma = true;
     }
-    let size = item.as_deref().map(item_size).unwrap_or(0);
+    let size = item.as_deref().map_or(0, |i| i.size);
     let consumed = Consumed::read(&name, read_units(size, consistent));
     db.charge(&t, &consumed);
     push_capacity(&mut out, body, &consumed, comma);
@@ -409,19 +416,19 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
         let current = st.items.get(&pk).cloned();
-        if !exprs.condition_holds(current.as_deref())? {
-            return Err(condition_failed(body, current.as_deref()));
+        if !exprs.condition_holds(current.as_deref().map(Stored::item))? {
+            return Err(condition_failed(body, current.as_deref().map(Stored::item)));
         }
-        let consumed = write_capacity(&st.meta, current.as_deref(), None);
+        let consumed = write_capacity(&st.meta, current.as_deref().map(Stored::item), None);
         let attrs = if rv == "ALL_OLD" {
-            current.as_deref()
+            current.as_deref().map(Stored::item)
         } else {
             None
         };
         let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
         let pending = match current {
             Some(_) => {
-                let (_, ops) = stage(db, &mut st, &pk, None, None);
+                let (_old, ops) = stage(db, &mut st, &pk, None, None);
                 Some(db.store.submit(ops)?)
             }
             None => None,
@@ -470,14 +477,14 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
-    let (reply, consumed, pending) = {
+    let (reply, consumed, pending, old) = {
         let mut st = t.write();
         let pk = check_key(&st.meta, &key)?;
         let current = st.items.get(&pk).cloned();
-        if !exprs.condition_holds(current.as_deref())? {
-            return Err(condition_failed(body, current.as_deref()));
+        if !exprs.condition_holds(current.as_deref().map(Stored::item))? {
+            return Err(condition_failed(body, current.as_deref().map(Stored::item)));
         }
-        let old = current.as_deref();
+        let old = current.as_deref().map(Stored::item);
         let (new, _) = updated_item(&st.meta, &exprs, &key, old)?;
         check_item(&st.meta, &new)?;
         let consumed = write_capacity(&st.meta, old, Some(&new));
@@ -489,9 +496,10 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             _ => None,
         };
         let reply = finish_write(body, &st.meta, &pk, attrs.as_ref(), &consumed);
-        let (_, ops) = stage(db, &mut st, &pk, Some(new), None);
-        (reply, consumed, db.store.submit(ops)?)
+        let (old, ops) = stage(db, &mut st, &pk, Some(Stored::new(new)), None);
+        (reply, consumed, db.store.submit(ops)?, old)
     };
+    drop(old);
     pending.wait().await?;
     db.charge(&t, &consumed);
     Ok(reply)

@@ -9,8 +9,8 @@ use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::push_capacity;
 use crate::request::{str_of, Body, Checks};
-use crate::table::{IndexKey, KeyPart, PKey, TableState};
-use crate::value::{item_from_json, item_size, write_item, Item};
+use crate::table::{IndexKey, KeyPart, PKey, Stored, TableState};
+use crate::value::{item_from_json, write_item, Item};
 use crate::DynamoDb;
 use serval_core::{AwsError, RequestContext};
 use std::ops::Bound;
@@ -41,22 +41,21 @@ impl Source<'_> {
         self.index.map(|i| &i.keys).unwrap_or(&self.meta.keys)
     }
 
-    /// The item as the index carries it.
-    fn projected(&self, item: &Item) -> Item {
-        let Some(ix) = self.index else {
-            return item.clone();
-        };
+    /// The item as the index carries it (`None`: the whole item).
+    fn projected(&self, item: &Item) -> Option<Item> {
+        let ix = self.index?;
         match ix.projection.kind.as_str() {
-            "ALL" => item.clone(),
-            kind => item
-                .iter()
-                .filter(|(k, _)| {
-                    self.meta.keys.has(k)
-                        || ix.keys.has(k)
-                        || (kind == "INCLUDE" && ix.projection.non_key.contains(k))
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            "ALL" => None,
+            kind => Some(
+                item.iter()
+                    .filter(|(k, _)| {
+                        self.meta.keys.has(k)
+                            || ix.keys.has(k)
+                            || (kind == "INCLUDE" && ix.projection.non_key.contains(k))
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
         }
     }
 
@@ -133,7 +132,7 @@ fn source<'a>(meta: &'a TableMeta, body: &Body) -> Result<Source<'a>> {
 
 /// What one page read: items in order and the bytes read.
 struct Page {
-    items: Vec<Arc<Item>>,
+    items: Vec<Arc<Stored>>,
     bytes: usize,
     /// Whether the read stopped early (limit or size): LastEvaluatedKey follows.
     cut: bool,
@@ -141,7 +140,7 @@ struct Page {
 
 fn collect<'a>(
     st: &'a TableState,
-    iter: impl Iterator<Item = &'a Arc<Item>>,
+    iter: impl Iterator<Item = &'a Arc<Stored>>,
     limit: usize,
 ) -> Page {
     let mut page = Page {
@@ -155,7 +154,7 @@ fn collect<'a>(
             page.cut = true;
             break;
         }
-        page.bytes += item_size(item);
+        page.bytes += item.size;
         page.items.push(item.clone());
     }
     page
@@ -230,7 +229,7 @@ fn respond(
     page: Page,
     last_key: Option<Item>,
     exprs: &Prepared,
-    project: &dyn Fn(&Item) -> Item,
+    project: &dyn Fn(&Item) -> Option<Item>,
 ) -> Result<Vec<u8>> {
     let Charge {
         table: src_name,
@@ -252,10 +251,12 @@ fn respond(
             if count > 0 {
                 out.push(',');
             }
-            if exprs.has_projection() {
-                write_item(&mut out, &exprs.project(&project(item)));
-            } else {
-                write_item(&mut out, &project(item));
+            match (exprs.has_projection(), project(item)) {
+                (true, Some(p)) => write_item(&mut out, &exprs.project(&p)),
+                (true, None) => write_item(&mut out, &exprs.project(item)),
+                (false, Some(p)) => write_item(&mut out, &p),
+                // the item's JSON as written when it was stored
+                (false, None) => out.push_str(&item.json),
             }
         }
         count += 1;
@@ -357,7 +358,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
                     .filter(|i| range_ok(i));
                 collect(&st, it, limit)
             } else {
-                let all: Vec<(&PKey, &Arc<Item>)> = in_partition.collect();
+                let all: Vec<(&PKey, &Arc<Stored>)> = in_partition.collect();
                 let it = all
                     .into_iter()
                     .rev()
@@ -420,7 +421,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
     let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
     let project = |i: &Item| {
         if select_all {
-            i.clone()
+            None
         } else {
             project_src.projected(i)
         }
@@ -537,7 +538,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
     let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
     let project = |i: &Item| {
         if select_all {
-            i.clone()
+            None
         } else {
             src.projected(i)
         }

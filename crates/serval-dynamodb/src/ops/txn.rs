@@ -9,7 +9,7 @@ use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::{check_item, check_key, stage, updated_item, write_capacity};
 use crate::request::{arr_of, str_of, Body};
-use crate::table::{PKey, TableState};
+use crate::table::{PKey, Stored, TableState};
 use crate::value::{item_from_json, item_size, item_to_json, Item};
 use crate::{DynamoDb, Table};
 use serde_json::{json, Map, Value as Json};
@@ -78,7 +78,7 @@ pub fn transact_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<
             ));
         }
         let item = st.items.get(&pk).cloned();
-        let units = 2.0 * read_units(item.as_deref().map(item_size).unwrap_or(0), true);
+        let units = 2.0 * read_units(item.as_deref().map_or(0, |i| i.size), true);
         add_consumed(&mut consumed, Consumed::read(&st.meta.name, units));
         responses.push(match item {
             Some(i) if exprs.has_projection() => {
@@ -283,28 +283,35 @@ fn transact_locked(
             .as_ref()
             .ok_or_else(|| error::internal("lock missing"))?;
         let current = st.items.get(&step.pk).cloned();
-        let outcome: std::result::Result<Option<Option<Item>>, (String, String, bool)> =
-            match step.exprs.condition_holds(current.as_deref()) {
-                Ok(false) => Err((
-                    "ConditionalCheckFailed".into(),
-                    "The conditional request failed".into(),
-                    true,
-                )),
-                Err(e) => Err(("ValidationError".into(), e.message.clone(), false)),
-                Ok(true) => match &step.action {
-                    Action::Check => Ok(None),
-                    Action::Put(item) => Ok(Some(Some(item.clone()))),
-                    Action::Delete => Ok(Some(None)),
-                    Action::Update(key) => {
-                        match updated_item(&st.meta, &step.exprs, key, current.as_deref())
-                            .and_then(|(n, _)| check_item(&st.meta, &n).map(|_| n))
-                        {
-                            Ok(n) => Ok(Some(Some(n))),
-                            Err(e) => Err(("ValidationError".into(), e.message.clone(), false)),
-                        }
+        let outcome: std::result::Result<Option<Option<Item>>, (String, String, bool)> = match step
+            .exprs
+            .condition_holds(current.as_deref().map(Stored::item))
+        {
+            Ok(false) => Err((
+                "ConditionalCheckFailed".into(),
+                "The conditional request failed".into(),
+                true,
+            )),
+            Err(e) => Err(("ValidationError".into(), e.message.clone(), false)),
+            Ok(true) => match &step.action {
+                Action::Check => Ok(None),
+                Action::Put(item) => Ok(Some(Some(item.clone()))),
+                Action::Delete => Ok(Some(None)),
+                Action::Update(key) => {
+                    match updated_item(
+                        &st.meta,
+                        &step.exprs,
+                        key,
+                        current.as_deref().map(Stored::item),
+                    )
+                    .and_then(|(n, _)| check_item(&st.meta, &n).map(|_| n))
+                    {
+                        Ok(n) => Ok(Some(Some(n))),
+                        Err(e) => Err(("ValidationError".into(), e.message.clone(), false)),
                     }
-                },
-            };
+                }
+            },
+        };
         match outcome {
             Ok(r) => {
                 reasons.push(json!({ "Code": "None" }));
@@ -352,9 +359,14 @@ fn transact_locked(
                 );
             }
             Some(new) => {
-                let cap_new = new.clone();
-                let (old, o) = stage(db, st, &step.pk, new, None);
-                let mut c = write_capacity(&st.meta, old.as_deref(), cap_new.as_ref());
+                let new = new.map(Stored::new);
+                let old = st.items.get(&step.pk).cloned();
+                let mut c = write_capacity(
+                    &st.meta,
+                    old.as_deref().map(Stored::item),
+                    new.as_ref().map(|s| s.item()),
+                );
+                let (_, o) = stage(db, st, &step.pk, new, None);
                 c.scale(2.0);
                 add_consumed(&mut consumed, c);
                 ops.extend(o);
