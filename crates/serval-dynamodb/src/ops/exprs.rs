@@ -162,6 +162,26 @@ impl Prepared {
     /// Parses the expressions `allowed` in `body`. `keys` is the key schema
     /// of the table or index a Query reads (needed for its key condition).
     pub fn new(body: &Body, allowed: Allowed, keys: Option<&KeySchema>) -> Result<Prepared> {
+        const FIELDS: &[&str] = &[
+            "ConditionExpression",
+            "UpdateExpression",
+            "FilterExpression",
+            "ProjectionExpression",
+            "KeyConditionExpression",
+            "ExpressionAttributeNames",
+            "ExpressionAttributeValues",
+            "Expected",
+            "AttributeUpdates",
+            "QueryFilter",
+            "ScanFilter",
+            "AttributesToGet",
+            "KeyConditions",
+            "ConditionalOperator",
+        ];
+        // the common plain GetItem/PutItem: nothing to parse
+        if !FIELDS.iter().any(|f| body.contains_key(*f)) {
+            return Ok(Prepared::default());
+        }
         let mut exprs: Vec<(&str, bool)> = Vec::new();
         let mut olds: Vec<(&str, bool)> = Vec::new();
         if allowed.projection {

@@ -149,13 +149,15 @@ fn collect<'a>(
         cut: false,
     };
     let _ = st;
+    // As DynamoDB, no look-ahead: reaching Limit or 1 MB ends the page with a
+    // LastEvaluatedKey even when nothing follows.
     for item in iter {
+        page.bytes += item.size;
+        page.items.push(item.clone());
         if page.items.len() >= limit || page.bytes >= PAGE_BYTES {
             page.cut = true;
             break;
         }
-        page.bytes += item.size;
-        page.items.push(item.clone());
     }
     page
 }
