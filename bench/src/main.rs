@@ -34,10 +34,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 mod client;
 mod cpu;
+mod dynamodb;
 mod gateway;
 mod procs;
 
@@ -115,11 +117,16 @@ fn main() {
         println!(
             "serval-bench: floor, warm, cold-start and throughput figures of Serval's Lambda invoke path\n\n\
              usage: serval-bench [--quick]            the Lambda invoke path\n\
-                    serval-bench --gateway [--quick]  API Gateway against direct Invoke\n\n\
-             env: SERVAL_BIN (default <target>/release/serval), RUST_ECHO_BIN (default <target>/release/bootstrap)\n\
+                    serval-bench --gateway [--quick]  API Gateway against direct Invoke\n\
+                    serval-bench --dynamodb [--quick] [--no-moto] [--connections 16,64] [--query-connections 16] [--seconds S]\n\
+                                                      PutItem, GetItem, Query against moto_server\n\n\
+             env: SERVAL_BIN (default <target>/release/serval), RUST_ECHO_BIN (default <target>/release/bootstrap),\n\
+                  MOTO_SERVER (default bench/.venv/bin/moto_server, else moto_server on PATH, else installed into bench/.venv)\n\
              build first: cargo build --release --workspace"
         );
         Ok(())
+    } else if args.iter().any(|a| a == "--dynamodb") {
+        dynamodb::run_dynamodb(&args)
     } else if args.iter().any(|a| a == "--gateway") {
         gateway::run_gateway(args.iter().any(|a| a == "--quick"))
     } else if let Some(bad) = args.iter().find(|a| *a != "--quick") {
