@@ -585,7 +585,7 @@ fn find_moto() -> Result<PathBuf> {
             Err(format!("MOTO_SERVER={} does not run", p.display()).into())
         };
     }
-    let venv = workspace_root().join("bench").join(".venv");
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
     let in_venv = venv.join("bin").join("moto_server");
     if runs(&in_venv) {
         return Ok(in_venv);

@@ -23,6 +23,15 @@
 //! `<target>/release/serval` and `<target>/release/bootstrap`, where `<target>`
 //! is `CARGO_TARGET_DIR` or the workspace's `target/`.
 //! Options: `--quick` (smaller samples, for a smoke run), `--help`.
+//!
+//! Other modes: `--gateway` (API Gateway against direct Invoke, `gateway.rs`)
+//! and `--dynamodb` (`dynamodb.rs`): PutItem, GetItem and a 1,000-item Query
+//! against Serval and against a `moto_server` the run starts itself, at 16
+//! and 64 connections, printing ops/s, p50/p99, server CPU per operation and
+//! the Serval/moto throughput ratio beside the targets (60x, p99 < 2 ms).
+//! moto comes from `MOTO_SERVER`, `bench/.venv` or PATH, or is installed into
+//! `bench/.venv` with pip on first use; it is skipped, with the reason, when
+//! that fails. `--no-moto` measures Serval alone.
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
