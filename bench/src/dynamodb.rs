@@ -481,5 +481,11 @@ fn print_dynamodb(h: &Header, lines: &[Line], plan: &Plan, took: Duration) {
         "targets: Serval ≥ {MIN_RATIO:.0}x moto's ops/s, and Serval's p99 < {P99_MAX_MS:.0} ms; total {:.1} s",
         took.as_secs_f64()
     ));
+    if let Some(&most) = plan.conns.iter().max() {
+        line(format!(
+            "  (at n connections the mean latency is n / (ops/s): a p99 under {P99_MAX_MS:.0} ms at {most} needs well over {} ops/s)",
+            thousands(most as f64 / (P99_MAX_MS / 1000.0))
+        ));
+    }
     print!("{out}");
 }
