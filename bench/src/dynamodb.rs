@@ -200,7 +200,6 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
         .enable_all()
         .build()?;
     let bodies = Arc::new(Bodies::new());
-    let tick_ns = ns_per_tick();
     step("starting serval");
     // No functions run here: plain processes spare the isolation set-up.
     let mut serval = rt.block_on(start_serval(
@@ -209,20 +208,14 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
         "dynamodb",
     ))?;
     let mut notes = Vec::new();
-    let serval_sys = rt
-        .block_on(async {
-            step("serval: table, 1,000-item partition, checks");
-            prepare(serval.addr, &bodies).await
-        })
-        .map(|query_len| System {
-            name: "serval",
-            addr: serval.addr,
-            pid: serval.proc.0.id(),
-            ns_per_tick: tick_ns,
-            query_len,
-        })
-        .map_err(|e| notes.push(format!("serval skipped: {e}")))
-        .ok();
+    let serval_sys = ready(
+        &rt,
+        "serval",
+        serval.addr,
+        serval.proc.0.id(),
+        &bodies,
+        &mut notes,
+    );
     let moto = match &moto_exe {
         Some(exe) => {
             step("starting moto_server");
@@ -236,19 +229,9 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
         }
         None => None,
     };
-    let moto_sys = moto.as_ref().and_then(|m| {
-        step("moto: table, 1,000-item partition, checks");
-        rt.block_on(prepare(m.addr, &bodies))
-            .map(|query_len| System {
-                name: "moto",
-                addr: m.addr,
-                pid: m.proc.0.id(),
-                ns_per_tick: tick_ns,
-                query_len,
-            })
-            .map_err(|e| notes.push(format!("moto skipped: {e}")))
-            .ok()
-    });
+    let moto_sys = moto
+        .as_ref()
+        .and_then(|m| ready(&rt, "moto", m.addr, m.proc.0.id(), &bodies, &mut notes));
     for n in &notes {
         eprintln!("{n}");
     }
@@ -271,7 +254,8 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
                     serval: None,
                     moto: None,
                 };
-                for sys in [&serval_sys, &moto_sys].into_iter().flatten() {
+                let systems = [&serval_sys, &moto_sys].into_iter().flatten();
+                for sys in systems.filter(|s| op != Op::Query || s.query_len.is_some()) {
                     step(&format!(
                         "{} on {}, {conns} connections",
                         op.name(),
@@ -301,10 +285,11 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
     }
     let lines = result.map_err(|e| format!("{e}\n--- serval log (tail) ---\n{tail}"))?;
 
-    let query_len = serval_sys
-        .as_ref()
-        .or(moto_sys.as_ref())
-        .map_or(0, |s| s.query_len);
+    let query_len = [&serval_sys, &moto_sys]
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.query_len)
+        .unwrap_or(0);
     let header = Header {
         serval_bin: &serval_bin,
         moto_exe: moto_exe.as_deref(),
@@ -315,6 +300,34 @@ pub(crate) fn run_dynamodb(args: &[String]) -> Result<()> {
     };
     print_dynamodb(&header, &lines, &plan, started.elapsed());
     Ok(())
+}
+
+/// Prepares a system and checks its Query; `None` (with a note) when it
+/// cannot be measured at all. A failed Query check only drops its Query rows.
+fn ready(
+    rt: &tokio::runtime::Runtime,
+    name: &'static str,
+    addr: SocketAddr,
+    pid: u32,
+    bodies: &Arc<Bodies>,
+    notes: &mut Vec<String>,
+) -> Option<System> {
+    step(&format!("{name}: table, 1,000-item partition, checks"));
+    if let Err(e) = rt.block_on(prepare(addr, bodies)) {
+        notes.push(format!("{name} skipped: {e}"));
+        return None;
+    }
+    let query_len = rt
+        .block_on(check_query(addr, bodies))
+        .map_err(|e| notes.push(format!("{name} Query skipped: {e}")))
+        .ok();
+    Some(System {
+        name,
+        addr,
+        pid,
+        ns_per_tick: ns_per_tick(),
+        query_len,
+    })
 }
 
 struct Header<'a> {

@@ -77,7 +77,7 @@ pub(super) async fn load(
     let min_len = match op {
         Op::Put => 0,
         Op::Get => 50,
-        Op::Query => sys.query_len * 9 / 10,
+        Op::Query => sys.query_len.unwrap_or(0) * 9 / 10,
     };
     let progress = Arc::new(Progress::default());
     let start = Instant::now();
