@@ -489,6 +489,17 @@ fn print_dynamodb(h: &Header, lines: &[Line], plan: &Plan, took: Duration) {
             }
         }
     }
+    let busiest = lines
+        .iter()
+        .flat_map(|l| [&l.serval, &l.moto])
+        .flatten()
+        .map(|r| r.other_cpus)
+        .fold(0.0, f64::max);
+    if busiest > 0.2 {
+        line(format!(
+            "  warning: other processes used up to {busiest:.1} of the {cores} CPUs during a row; its figures are skewed (compare ratios, or run again on a quiet machine)"
+        ));
+    }
     line(String::new());
     line(format!(
         "targets: Serval ≥ {MIN_RATIO:.0}x moto's ops/s, and Serval's p99 < {P99_MAX_MS:.0} ms; total {:.1} s",

@@ -14,6 +14,27 @@ pub(super) struct Row {
     pub(super) conns_per_op: f64,
     /// Length of the counted window.
     pub(super) window: Duration,
+    /// CPUs' worth of work done by other processes during the window
+    /// (anything well above 0 skews the row).
+    pub(super) other_cpus: f64,
+}
+
+/// Busy CPU time of the whole machine in ns (`/proc/stat`: user, nice,
+/// system, irq, softirq, steal).
+fn machine_busy_ns(ns_per_tick: u64) -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/stat") else {
+        return 0;
+    };
+    let Some(cpu) = text.lines().next().filter(|l| l.starts_with("cpu ")) else {
+        return 0;
+    };
+    let f: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) * ns_per_tick
 }
 
 /// CPU time of a whole process in ns, dead threads included (`utime + stime`
@@ -121,6 +142,7 @@ pub(super) async fn load(
     let from = Instant::now();
     let cpu0 = process_cpu_ns(pid, sys.ns_per_tick);
     let self0 = self_ns();
+    let busy0 = machine_busy_ns(sys.ns_per_tick);
     let done0 = progress.done.load(Relaxed);
     let want = 2 * conns as u64;
     let end = loop {
@@ -133,6 +155,7 @@ pub(super) async fn load(
     };
     let cpu1 = process_cpu_ns(pid, sys.ns_per_tick);
     let self1 = self_ns();
+    let busy1 = machine_busy_ns(sys.ns_per_tick);
     progress.stop.store(true, Relaxed);
     let mut all = Vec::new();
     let (mut opened, mut sent) = (0, 0);
@@ -148,10 +171,13 @@ pub(super) async fn load(
     }
     let n = all.len() as u64;
     let window = end - from;
+    let (server, client) = (cpu1.saturating_sub(cpu0), self1.saturating_sub(self0));
     Ok(Row {
         rate: n as f64 / window.as_secs_f64(),
-        cpu_us: cpu1.saturating_sub(cpu0) as f64 / 1e3 / n.max(1) as f64,
-        client_us: self1.saturating_sub(self0) as f64 / 1e3 / n.max(1) as f64,
+        cpu_us: server as f64 / 1e3 / n.max(1) as f64,
+        client_us: client as f64 / 1e3 / n.max(1) as f64,
+        other_cpus: busy1.saturating_sub(busy0).saturating_sub(server + client) as f64
+            / window.as_nanos().max(1) as f64,
         conns_per_op: opened as f64 / sent.max(1) as f64,
         lat: Samples::new(all, None),
         window,
