@@ -24,9 +24,9 @@ fn query_body() -> Bytes {
 
 /// Every request body of the run, built before any clock starts.
 pub(super) struct Bodies {
-    pub(super) put: Vec<Bytes>,
-    pub(super) get: Vec<Bytes>,
-    pub(super) query: Bytes,
+    put: Vec<Bytes>,
+    get: Vec<Bytes>,
+    query: Bytes,
 }
 
 impl Bodies {
@@ -54,9 +54,9 @@ impl Bodies {
 
 /// One HTTP/1.1 connection that is reopened when the server closes it.
 pub(super) struct Conn {
-    pub(super) addr: SocketAddr,
-    pub(super) host: http::HeaderValue,
-    pub(super) tx: Option<SendRequest<Full<Bytes>>>,
+    addr: SocketAddr,
+    host: http::HeaderValue,
+    tx: Option<SendRequest<Full<Bytes>>>,
     /// Connections opened so far.
     pub(super) opened: u64,
 }
@@ -73,7 +73,7 @@ impl Conn {
 
     /// Sends one request (on a new connection if the last one was closed)
     /// and returns the answer's head with its unread body.
-    pub(super) async fn send(
+    async fn send(
         &mut self,
         target: http::HeaderValue,
         body: Bytes,
