@@ -489,15 +489,23 @@ fn print_dynamodb(h: &Header, lines: &[Line], plan: &Plan, took: Duration) {
             }
         }
     }
-    let busiest = lines
+    let skewed: Vec<String> = lines
         .iter()
-        .flat_map(|l| [&l.serval, &l.moto])
-        .flatten()
-        .map(|r| r.other_cpus)
-        .fold(0.0, f64::max);
-    if busiest > 0.2 {
+        .flat_map(|l| [("serval", &l.serval, l), ("moto", &l.moto, l)])
+        .filter_map(|(name, r, l)| {
+            let r = r.as_ref().filter(|r| r.other_cpus > 0.2)?;
+            Some(format!(
+                "{} {name} @{} ({:.1})",
+                l.op.name(),
+                l.conns,
+                r.other_cpus
+            ))
+        })
+        .collect();
+    if !skewed.is_empty() {
         line(format!(
-            "  warning: other processes used up to {busiest:.1} of the {cores} CPUs during a row; its figures are skewed (compare ratios, or run again on a quiet machine)"
+            "  warning: other processes took CPUs (of {cores}) during {}; those rows are skewed: compare ratios, or run again on a quiet machine",
+            skewed.join(", ")
         ));
     }
     line(String::new());
