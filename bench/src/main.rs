@@ -123,16 +123,24 @@ fn main() {
     let result = if args.iter().any(|a| a == "--echo-server") {
         echo_server()
     } else if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!(
-            "serval-bench: floor, warm, cold-start and throughput figures of Serval's Lambda invoke path\n\n\
-             usage: serval-bench [--quick]            the Lambda invoke path\n\
-                    serval-bench --gateway [--quick]  API Gateway against direct Invoke\n\
-                    serval-bench --dynamodb [--quick] [--no-moto] [--connections 16,64] [--query-connections 16] [--seconds S]\n\
-                                                      PutItem, GetItem, Query against moto_server\n\n\
-             env: SERVAL_BIN (default <target>/release/serval), RUST_ECHO_BIN (default <target>/release/bootstrap),\n\
-                  MOTO_SERVER (default bench/.venv/bin/moto_server, else moto_server on PATH, else installed into bench/.venv)\n\
-             build first: cargo build --release --workspace"
-        );
+        // One line per entry: `\` continuations would eat the indentation.
+        let help = [
+            "serval-bench: floor, warm, cold-start and throughput figures of Serval's Lambda invoke path",
+            "",
+            "usage: serval-bench [--quick]            the Lambda invoke path",
+            "       serval-bench --gateway [--quick]  API Gateway against direct Invoke",
+            "       serval-bench --dynamodb [--quick] [--no-moto] [--connections 16,64]",
+            "                    [--query-connections 16] [--seconds S]",
+            "                                         PutItem, GetItem and a 1,000-item Query,",
+            "                                         Serval against moto_server",
+            "",
+            "env: SERVAL_BIN (default <target>/release/serval)",
+            "     RUST_ECHO_BIN (default <target>/release/bootstrap)",
+            "     MOTO_SERVER (default bench/.venv/bin/moto_server, else moto_server on PATH,",
+            "                  else `pip install 'moto[server]'` into bench/.venv)",
+            "build first: cargo build --release --workspace",
+        ];
+        println!("{}", help.join("\n"));
         Ok(())
     } else if args.iter().any(|a| a == "--dynamodb") {
         dynamodb::run_dynamodb(&args)
