@@ -271,6 +271,7 @@ impl DynamoDb {
         let target = req.header("x-amz-target").unwrap_or_default().to_string();
         let (prefix, op) = target.split_once('.').unwrap_or(("", ""));
         let body = request::parse_body(&req.body)?;
+        request::check_shape(prefix, op, &body)?;
         let out = match prefix {
             "DynamoDB_20120810" => ops::dispatch(self, &ctx, op, &body).await?,
             "DynamoDBStreams_20120810" => streams::dispatch(self, &ctx, op, &body)?,

@@ -4,6 +4,8 @@
 
 use crate::error::{self, Result};
 use serde_json::{Map, Value as Json};
+use serval_wire::shapes::{Model, ShapeError};
+use std::sync::OnceLock;
 
 /// A request body.
 pub type Body = Map<String, Json>;
@@ -21,6 +23,26 @@ pub fn parse_body(raw: &[u8]) -> Result<Body> {
         Err(_) => Err(error::serialization(
             "Unexpected character found when parsing the request body.",
         )),
+    }
+}
+
+/// Checks a request against the service model, as DynamoDB does before
+/// anything else.
+pub fn check_shape(prefix: &str, op: &str, body: &Body) -> Result<()> {
+    static TABLES: OnceLock<Model> = OnceLock::new();
+    static STREAMS: OnceLock<Model> = OnceLock::new();
+    let load = |text: &str| Model::parse(text).expect("the embedded model parses");
+    let model = match prefix {
+        "DynamoDB_20120810" => TABLES.get_or_init(|| load(include_str!("../model/dynamodb.json"))),
+        "DynamoDBStreams_20120810" => {
+            STREAMS.get_or_init(|| load(include_str!("../model/dynamodbstreams.json")))
+        }
+        _ => return Ok(()),
+    };
+    match model.check(op, body) {
+        Ok(()) => Ok(()),
+        Err(ShapeError::Serialization(m)) => Err(error::serialization(m)),
+        Err(ShapeError::Invalid(e)) => Err(error::validation(ShapeError::validation_message(&e))),
     }
 }
 

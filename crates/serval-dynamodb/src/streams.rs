@@ -119,15 +119,26 @@ fn streams_of(db: &DynamoDb, ctx: &RequestContext) -> Vec<(TableMeta, StreamSpec
     out
 }
 
+/// The table name in a well-formed stream ARN
+/// (`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`).
+fn stream_arn_table(arn: &str) -> Result<&str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let resource = match parts.as_slice() {
+        ["arn", _, "dynamodb", _, _, resource] => *resource,
+        _ => return Err(error::validation(format!("Invalid StreamArn: {arn}"))),
+    };
+    match resource.split('/').collect::<Vec<_>>().as_slice() {
+        ["table", name, "stream", label] if !name.is_empty() && !label.is_empty() => Ok(name),
+        _ => Err(error::validation(format!("Invalid StreamArn: {arn}"))),
+    }
+}
+
 fn find_stream(
     db: &DynamoDb,
     ctx: &RequestContext,
     arn: &str,
 ) -> Result<(TableMeta, StreamSpec, u64)> {
-    let table = arn
-        .split_once(":table/")
-        .and_then(|(_, rest)| rest.split('/').next())
-        .unwrap_or_default();
+    let table = stream_arn_table(arn)?;
     let not_found = || {
         error::err(
             "ResourceNotFoundException",
@@ -170,6 +181,9 @@ fn list_streams(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json
     let table = str_of(body, "TableName").map(crate::table_name_of);
     let limit = body.get("Limit").and_then(Json::as_u64).unwrap_or(100) as usize;
     let start = str_of(body, "ExclusiveStartStreamArn");
+    if let Some(s) = start {
+        stream_arn_table(s)?;
+    }
     let all: Vec<(String, String, String)> = streams_of(db, ctx)
         .into_iter()
         .filter(|(m, _)| table.is_none_or(|t| t == m.name))
@@ -189,16 +203,38 @@ fn list_streams(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json
 }
 
 fn describe_stream(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
-    let mut c = Checks::new();
-    c.required(body, "StreamArn");
-    c.finish()?;
     let arn = str_of(body, "StreamArn").unwrap_or_default();
+    let mut c = Checks::new();
+    c.int_range(body, "Limit", 1, 100);
+    let filter = body.get("ShardFilter").and_then(Json::as_object);
+    if let Some(f) = filter {
+        if f.get("Type").is_none_or(Json::is_null) {
+            c.fail(&Json::Null, "shardFilter.type", "Member must not be null");
+        }
+        if f.get("ShardId").is_none_or(Json::is_null) {
+            c.fail(
+                &Json::Null,
+                "shardFilter.shardId",
+                "Member must not be null",
+            );
+        }
+    }
+    c.finish()?;
     let (meta, spec, _) = find_stream(db, ctx, arn)?;
     let first = first_seq(db, &spec)?;
     let mut range = json!({ "StartingSequenceNumber": seq_text(first.unwrap_or(1)) });
     if !spec.enabled {
         range["EndingSequenceNumber"] = json!(seq_text(last_seq(db, &spec)?.unwrap_or(1)));
     }
+    // One shard, which never splits: it has no children, and nothing
+    // follows it.
+    let id = shard_id(&spec);
+    let after = str_of(body, "ExclusiveStartShardId");
+    let shards = if filter.is_some() || after.is_some_and(|a| a >= id.as_str()) {
+        json!([])
+    } else {
+        json!([{ "ShardId": id, "SequenceNumberRange": range }])
+    };
     Ok(json!({
         "StreamDescription": {
             "StreamArn": arn,
@@ -208,7 +244,7 @@ fn describe_stream(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<J
             "CreationRequestDateTime": meta.created,
             "TableName": meta.name,
             "KeySchema": meta.keys.to_json(),
-            "Shards": [{ "ShardId": shard_id(&spec), "SequenceNumberRange": range }]
+            "Shards": shards
         }
     }))
 }
@@ -274,23 +310,16 @@ impl Iter {
 }
 
 fn get_shard_iterator(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
-    let mut c = Checks::new();
-    c.required(body, "StreamArn");
-    c.required(body, "ShardId");
-    c.required(body, "ShardIteratorType");
-    c.enum_field(
-        body,
-        "ShardIteratorType",
-        &[
-            "TRIM_HORIZON",
-            "LATEST",
-            "AT_SEQUENCE_NUMBER",
-            "AFTER_SEQUENCE_NUMBER",
-        ],
-    );
-    c.finish()?;
     let arn = str_of(body, "StreamArn").unwrap_or_default();
     let shard = str_of(body, "ShardId").unwrap_or_default();
+    let kind = str_of(body, "ShardIteratorType").unwrap_or_default();
+    let given = str_of(body, "SequenceNumber");
+    let by_seq = matches!(kind, "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER");
+    if given.is_some() && !by_seq {
+        return Err(error::validation(format!(
+            "Invalid SequenceNumber for ShardIteratorType: {kind}"
+        )));
+    }
     let (_, spec, current) = find_stream(db, ctx, arn)?;
     if shard != shard_id(&spec) {
         return Err(error::err(
@@ -298,34 +327,48 @@ fn get_shard_iterator(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
             "Requested resource not found: Shard does not exist",
         ));
     }
-    let kind = str_of(body, "ShardIteratorType").unwrap_or_default();
     let seq = || -> Result<u64> {
-        str_of(body, "SequenceNumber")
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| {
-                error::validation(format!(
-                    "Invalid SequenceNumber for ShardIteratorType: {kind}"
-                ))
-            })
+        given.and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| {
+            error::validation(format!(
+                "Invalid SequenceNumber for ShardIteratorType: {kind}"
+            ))
+        })
     };
+    let now = db.clock.now_millis();
     let start = match kind {
         "TRIM_HORIZON" => 0,
         "LATEST" => current + 1,
         "AT_SEQUENCE_NUMBER" => seq()?,
-        _ => seq()? + 1,
+        "AFTER_SEQUENCE_NUMBER" => seq()? + 1,
+        _ => {
+            // AT_TIMESTAMP: sequence numbers are microseconds since the epoch.
+            let at = body
+                .get("Timestamp")
+                .and_then(Json::as_f64)
+                .ok_or_else(|| {
+                    error::validation(
+                        "Timestamp must be provided for ShardIteratorType: AT_TIMESTAMP",
+                    )
+                })?;
+            if at * 1000.0 > now as f64 {
+                return Err(error::validation(
+                    "The Timestamp provided is in the future: it must be before the current time",
+                ));
+            }
+            (at.max(0.0) * 1_000_000.0) as u64
+        }
     };
     let it = Iter {
         arn: arn.to_string(),
         shard: shard.to_string(),
         start,
-        made_ms: db.clock.now_millis(),
+        made_ms: now,
     };
     Ok(json!({ "ShardIterator": it.encode() }))
 }
 
 fn get_records(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     let mut c = Checks::new();
-    c.required(body, "ShardIterator");
     c.int_range(body, "Limit", 1, 1000);
     c.finish()?;
     let raw = str_of(body, "ShardIterator").unwrap_or_default();

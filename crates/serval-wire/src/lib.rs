@@ -9,6 +9,7 @@ pub mod eventstream;
 pub mod request;
 pub mod router;
 pub mod server;
+pub mod shapes;
 
 pub use request::{Request, Response};
 pub use router::{Protocol, Router, Service, ServiceFuture};

@@ -299,6 +299,22 @@ impl<'s, 'a> Resolver<'s, 'a> {
         }
     }
 
+    /// Ordering (`<`, `BETWEEN`, ...) needs constants of a scalar type.
+    fn orderable(&mut self, name: &str, operands: &[&Res]) {
+        if self.leaf.function.is_some() {
+            return;
+        }
+        for r in operands {
+            if let Res::Value(Some(v)) = r {
+                let t = v.type_name();
+                if !matches!(t, "S" | "N" | "B") {
+                    self.leaf.function = Some(format!("Incorrect operand type for operator or function; operator or function: {name}, operand type: {t}"));
+                    return;
+                }
+            }
+        }
+    }
+
     fn between_bounds(&mut self, lo: &Res, hi: &Res) {
         if self.leaf.function.is_some() {
             return;
@@ -367,6 +383,9 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 let (a, b) = (self.operand(a), self.operand(b));
                 self.misused(&[&a, &b]);
                 self.distinct(op.symbol(), &a, &b);
+                if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    self.orderable(op.symbol(), &[&a, &b]);
+                }
                 self.end_leaf();
                 Some(Cond::Cmp(*op, to_operand(a)?, to_operand(b)?))
             }
@@ -374,6 +393,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
                 let [a, lo, hi] = &**abc;
                 let (a, lo, hi) = (self.operand(a), self.operand(lo), self.operand(hi));
                 self.misused(&[&a, &lo, &hi]);
+                self.orderable("BETWEEN", &[&a, &lo, &hi]);
                 self.between_bounds(&lo, &hi);
                 self.end_leaf();
                 Some(Cond::Between(

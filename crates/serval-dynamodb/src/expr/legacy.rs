@@ -56,7 +56,7 @@ fn arity_ok(op: &str, n: usize) -> Option<bool> {
 
 fn allowed_types(op: &str) -> &'static [&'static str] {
     match op {
-        "EQ" | "NE" => &["S", "N", "B", "SS", "NS", "BS"],
+        "EQ" | "NE" => &["S", "N", "B", "SS", "NS", "BS", "L", "M", "BOOL", "NULL"],
         "BEGINS_WITH" => &["S", "B"],
         "NULL" | "NOT_NULL" => &[],
         _ => &["S", "N", "B"],

@@ -323,6 +323,17 @@ impl Prepared {
         self.update.is_some()
     }
 
+    /// Whether the update makes an item that did not exist: anything but
+    /// only REMOVE and DELETE actions does.
+    pub fn creates_item(&self) -> bool {
+        self.update.as_ref().is_none_or(|u| {
+            u.actions.is_empty()
+                || u.actions
+                    .iter()
+                    .any(|a| matches!(a, expr::Action::Set(..) | expr::Action::Add(..)))
+        })
+    }
+
     /// Applies the update (`existed`: whether the item was stored before);
     /// returns the top-level attribute names it writes.
     pub fn apply_update(&self, item: &mut Item, existed: bool) -> Result<Vec<String>> {

@@ -448,7 +448,7 @@ pub fn updated_item(
     exprs: &Prepared,
     key: &Item,
     current: Option<&Item>,
-) -> Result<(Item, Vec<String>)> {
+) -> Result<(Option<Item>, Vec<String>)> {
     let mut item = current.cloned().unwrap_or_else(|| key.clone());
     let touched = exprs.apply_update(&mut item, current.is_some())?;
     for name in &touched {
@@ -458,7 +458,11 @@ pub fn updated_item(
             )));
         }
     }
-    Ok((item, touched))
+    // Removing from an item that does not exist writes nothing.
+    if current.is_none() && !exprs.creates_item() {
+        return Ok((None, touched));
+    }
+    Ok((Some(item), touched))
 }
 
 /// UpdateItem.
@@ -486,6 +490,10 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         }
         let old = current.as_deref().map(Stored::item);
         let (new, _) = updated_item(&st.meta, &exprs, &key, old)?;
+        let Some(new) = new else {
+            let consumed = write_capacity(&st.meta, None, Some(&key));
+            return Ok(finish_write(body, &st.meta, &pk, None, &consumed));
+        };
         check_item(&st.meta, &new)?;
         let consumed = write_capacity(&st.meta, old, Some(&new));
         let attrs: Option<Item> = match rv {

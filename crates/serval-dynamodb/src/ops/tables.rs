@@ -576,7 +576,7 @@ fn update_table_locked(
             }
             (false, None) => {
                 return Err(error::validation(format!(
-                    "Table already has no enabled stream: TableName: {}",
+                    "Table has no stream to disable: TableName: {}",
                     meta.name
                 )))
             }

@@ -260,14 +260,29 @@ fn transact_locked(
         guards[i] = Some(tables[i].write());
     }
     let mut seen = HashSet::new();
-    for step in &mut steps {
+    let count = steps.len();
+    for (i, step) in steps.iter_mut().enumerate() {
         let st = guards[step.table]
             .as_ref()
             .ok_or_else(|| error::internal("lock missing"))?;
-        step.pk = match &step.action {
-            Action::Put(item) => check_item(&st.meta, item)?,
-            _ => check_key(&st.meta, &step.key)?,
+        let checked = match &step.action {
+            Action::Put(item) => check_item(&st.meta, item),
+            _ => check_key(&st.meta, &step.key),
         };
+        // An invalid key or item cancels the transaction there: the
+        // actions after it are not looked at.
+        step.pk = checked.map_err(|e| {
+            let reasons = (0..count)
+                .map(|j| match j == i {
+                    true => json!({"Code": "ValidationError", "Message": e.message}),
+                    false => json!({"Code": "None"}),
+                })
+                .collect::<Vec<_>>();
+            let codes: Vec<&str> = (0..count)
+                .map(|j| if j == i { "ValidationError" } else { "None" })
+                .collect();
+            canceled(&codes, reasons)
+        })?;
         if !seen.insert((step.table, step.pk.clone())) {
             return Err(error::validation(
                 "Transaction request cannot include multiple operations on one item",
@@ -304,9 +319,12 @@ fn transact_locked(
                         key,
                         current.as_deref().map(Stored::item),
                     )
-                    .and_then(|(n, _)| check_item(&st.meta, &n).map(|_| n))
-                    {
-                        Ok(n) => Ok(Some(Some(n))),
+                    .map(|(n, _)| n)
+                    .and_then(|n| match n {
+                        Some(n) => check_item(&st.meta, &n).map(|_| Some(n)),
+                        None => Ok(None),
+                    }) {
+                        Ok(n) => Ok(Some(n)),
                         Err(e) => Err(("ValidationError".into(), e.message.clone(), false)),
                     }
                 }

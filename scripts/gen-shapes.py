@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Writes the compact input-shape model that serval_wire::shapes validates
+JSON-protocol requests against, from botocore's service model.
+
+usage: scripts/gen-shapes.py SERVICE OUT.json [OPAQUE_SHAPE ...]
+
+Only the shapes reachable from operation inputs are kept, with the
+constraints AWS checks before an operation runs (required members, enum,
+length, pattern, range). OPAQUE_SHAPE names shapes the service parses
+itself (DynamoDB's AttributeValue); they are kept as type "any".
+Regenerate when botocore's model of the service changes; the output is
+committed so that building Serval needs no Python.
+"""
+import glob
+import gzip
+import json
+import os
+import sys
+
+import botocore
+
+service, out = sys.argv[1], sys.argv[2]
+opaque = set(sys.argv[3:])
+root = os.path.join(os.path.dirname(botocore.__file__), "data", service)
+path = sorted(glob.glob(os.path.join(root, "*", "service-2.json*")))[-1]
+opener = gzip.open if path.endswith(".gz") else open
+with opener(path, "rt") as f:
+    model = json.load(f)
+shapes = model["shapes"]
+kept = {}
+
+
+def keep(name):
+    if name in kept:
+        return
+    s = shapes[name]
+    if name in opaque:
+        kept[name] = {"type": "any"}
+        return
+    c = {"type": s["type"]}
+    for k in ("min", "max", "pattern", "enum", "required"):
+        if k in s:
+            c[k] = s[k]
+    kept[name] = c
+    if s["type"] == "structure":
+        c["members"] = {m: v["shape"] for m, v in s.get("members", {}).items()}
+        for v in c["members"].values():
+            keep(v)
+    elif s["type"] == "list":
+        c["member"] = s["member"]["shape"]
+        keep(c["member"])
+    elif s["type"] == "map":
+        c["key"] = s["key"]["shape"]
+        c["value"] = s["value"]["shape"]
+        keep(c["key"])
+        keep(c["value"])
+
+
+ops = {}
+for name, op in sorted(model["operations"].items()):
+    if "input" in op:
+        ops[name] = op["input"]["shape"]
+        keep(ops[name])
+with open(out, "w") as f:
+    json.dump({"ops": ops, "shapes": dict(sorted(kept.items()))}, f, separators=(",", ":"), sort_keys=True)
+    f.write("\n")
+print(f"{out}: {len(ops)} operations, {len(kept)} shapes")
