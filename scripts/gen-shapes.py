@@ -2,12 +2,14 @@
 """Writes the compact input-shape model that serval_wire::shapes validates
 JSON-protocol requests against, from botocore's service model.
 
-usage: scripts/gen-shapes.py SERVICE OUT.json [OPAQUE_SHAPE ...]
+usage: scripts/gen-shapes.py SERVICE OUT.json [OPAQUE_SHAPE | SHAPE.CONSTRAINT ...]
 
 Only the shapes reachable from operation inputs are kept, with the
 constraints AWS checks before an operation runs (required members, enum,
 length, pattern, range). OPAQUE_SHAPE names shapes the service parses
 itself (DynamoDB's AttributeValue); they are kept as type "any".
+SHAPE.CONSTRAINT drops one constraint the service checks itself with its
+own message (DynamoDB's AttributeName.max: "Attribute name is too large").
 Regenerate when botocore's model of the service changes; the output is
 committed so that building Serval needs no Python.
 """
@@ -20,7 +22,8 @@ import sys
 import botocore
 
 service, out = sys.argv[1], sys.argv[2]
-opaque = set(sys.argv[3:])
+opaque = {a for a in sys.argv[3:] if "." not in a}
+dropped = {tuple(a.split(".", 1)) for a in sys.argv[3:] if "." in a}
 root = os.path.join(os.path.dirname(botocore.__file__), "data", service)
 path = sorted(glob.glob(os.path.join(root, "*", "service-2.json*")))[-1]
 opener = gzip.open if path.endswith(".gz") else open
@@ -39,7 +42,7 @@ def keep(name):
         return
     c = {"type": s["type"]}
     for k in ("min", "max", "pattern", "enum", "required"):
-        if k in s:
+        if k in s and (name, k) not in dropped:
             c[k] = s[k]
     kept[name] = c
     if s["type"] == "structure":

@@ -36,6 +36,9 @@ pub(crate) const KS_ITEMS: &str = "ddb_item";
 /// Keyspace of stream records: `<stream uid>/<sequence number>` -> record JSON.
 pub(crate) const KS_STREAMS: &str = "ddb_stream";
 
+/// Largest request body DynamoDB reads.
+const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
+
 /// Settings.
 #[derive(Debug, Clone)]
 pub struct DynamoConfig {
@@ -270,9 +273,19 @@ impl DynamoDb {
     async fn handle(&self, ctx: RequestContext, req: Request) -> Result<Response> {
         let target = req.header("x-amz-target").unwrap_or_default().to_string();
         let (prefix, op) = target.split_once('.').unwrap_or(("", ""));
+        if req.body.len() > MAX_REQUEST_BYTES {
+            let mut e = error::err("RequestEntityTooLarge", "Request Entity Too Large");
+            e.status = 413;
+            return Err(e);
+        }
         let body = request::parse_body(&req.body)?;
         request::check_shape(prefix, op, &body)?;
         let out = match prefix {
+            "DynamoDB_20120810" if op == "DescribeEndpoints" => {
+                let own = format!("127.0.0.1:{}", self.config.port);
+                let host = req.header("host").unwrap_or(&own);
+                serde_json::to_vec(&ops::tables::describe_endpoints(host)).unwrap_or_default()
+            }
             "DynamoDB_20120810" => ops::dispatch(self, &ctx, op, &body).await?,
             "DynamoDBStreams_20120810" => streams::dispatch(self, &ctx, op, &body)?,
             _ => return Err(unknown_operation(&target)),

@@ -39,6 +39,13 @@ fn too_precise() -> NumError {
     NumError("Attempting to store more than 38 significant digits in a Number".into())
 }
 
+/// A sum that needs more than 38 digits is reported as an overflow, as
+/// DynamoDB reports it.
+fn arithmetic_check(r: &Parts) -> Result<(), NumError> {
+    r.check()
+        .map_err(|e| if e == too_precise() { overflow() } else { e })
+}
+
 /// A number in canonical form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Num(String);
@@ -256,7 +263,7 @@ impl Num {
     /// `self + other`, as DynamoDB's `SET a = a + :v` and `ADD` compute it.
     pub fn add(&self, other: &Num) -> Result<Num, NumError> {
         let r = add_parts(&self.parts(), &other.parts());
-        r.check()?;
+        arithmetic_check(&r)?;
         Ok(Num(r.render()))
     }
 
@@ -267,7 +274,7 @@ impl Num {
             o.neg = !o.neg;
         }
         let r = add_parts(&self.parts(), &o);
-        r.check()?;
+        arithmetic_check(&r)?;
         Ok(Num(r.render()))
     }
 

@@ -20,9 +20,8 @@ pub fn parse_body(raw: &[u8]) -> Result<Body> {
         Ok(_) => Err(error::serialization(
             "Start of structure or map found where not expected.",
         )),
-        Err(_) => Err(error::serialization(
-            "Unexpected character found when parsing the request body.",
-        )),
+        // DynamoDB says no more than that.
+        Err(_) => Err(error::serialization("")),
     }
 }
 

@@ -187,9 +187,21 @@ pub struct TableState {
     pub stream_seq: u64,
 }
 
+/// The index entry of an item, when the item has the index's key
+/// attributes with the right types, not empty and within the key size
+/// limits (items written before an index existed may not: the backfill
+/// leaves them out, as DynamoDB does).
 fn index_key(ix: &Index, pk: &PKey, item: &Item) -> Option<IndexKey> {
-    let k = PKey::of_item(&ix.keys, item)?;
-    Some((k.hash, k.range, pk.clone()))
+    let part = |attr: &crate::model::KeyAttr, limit: usize| {
+        let v = item.get(&attr.name).filter(|v| attr.type_matches(v))?;
+        KeyPart::of(v).filter(|k| k.size() > 0 && k.size() <= limit)
+    };
+    let hash = part(&ix.keys.hash, 2048)?;
+    let range = match &ix.keys.range {
+        Some(r) => Some(part(r, 1024)?),
+        None => None,
+    };
+    Some((hash, range, pk.clone()))
 }
 
 impl TableState {

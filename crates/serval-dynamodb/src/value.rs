@@ -94,9 +94,10 @@ impl Value {
     }
 
     fn from_json_depth(v: &serde_json::Value, depth: usize) -> Result<Value, ValueError> {
-        if depth > 32 {
+        // 32 levels: a scalar may sit under at most 31 lists or maps.
+        if depth >= 32 {
             return Err(invalid(
-                "Nesting Levels have exceeded supported limits: Nesting levels of document path exceeded the maximum allowed depth of 32",
+                "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
             ));
         }
         let obj = v
@@ -137,6 +138,7 @@ impl Value {
                     })?;
                     let mut out = BTreeMap::new();
                     for (mk, mv) in m {
+                        check_name(mk)?;
                         out.insert(mk.clone(), Self::from_json_depth(mv, depth + 1)?);
                     }
                     Value::M(out)
@@ -401,9 +403,20 @@ pub fn item_from_json(v: &serde_json::Value) -> Result<Item, ValueError> {
         .ok_or_else(|| shape("Start of structure or map found where not expected"))?;
     let mut item = Item::new();
     for (k, v) in obj {
+        check_name(k)?;
         item.insert(k.clone(), Value::from_json(v)?);
     }
     Ok(item)
+}
+
+/// Attribute names (at any depth) are at most 64 KB.
+pub fn check_name(name: &str) -> Result<(), ValueError> {
+    if name.len() > 65535 {
+        return Err(invalid(
+            "1 validation error detected: Attribute name is too large, must be less than 65536 bytes",
+        ));
+    }
+    Ok(())
 }
 
 /// Item size as DynamoDB counts it: names plus values.

@@ -232,6 +232,12 @@ impl<'s, 'a> Resolver<'s, 'a> {
         let arity = match name {
             "attribute_exists" | "attribute_not_exists" | "size" => 1,
             "attribute_type" | "begins_with" | "contains" => 2,
+            "if_not_exists" | "list_append" => {
+                self.unknown_function = Some(format!(
+                    "The function is not allowed in a condition expression; function: {name}"
+                ));
+                return None;
+            }
             _ => {
                 self.unknown_function = Some(format!("Invalid function name; function: {name}"));
                 return None;

@@ -33,7 +33,7 @@ pub use condition::TYPE_NAMES;
 pub use keycond::{KeyCondition, KeySchema, RangeCond};
 pub use project::{project, Projection};
 pub use reserved::is_reserved;
-pub use update::Update;
+pub use update::{Update, BAD_TYPE};
 
 /// Which request parameter an expression came from (it names the parameter
 /// in error messages).

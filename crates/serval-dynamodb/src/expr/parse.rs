@@ -19,6 +19,8 @@ pub const MAX_OPERATORS: u32 = 300;
 pub const MAX_DEPTH: u32 = 160;
 /// Most operands on the right of `IN`.
 pub const MAX_IN: usize = 100;
+/// Most steps in a document path.
+pub const MAX_PATH_DEPTH: usize = 32;
 
 /// An expression's text and tokens.
 pub struct Source<'a> {
@@ -343,11 +345,22 @@ impl<'s, 'a> Parser<'s, 'a> {
                         .try_fold(0u32, |acc, d| {
                             acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
                         })
-                        .ok_or_else(|| self.syntax_error(n))?;
+                        .filter(|i| *i <= i32::MAX as u32)
+                        .ok_or_else(|| {
+                            format!(
+                                "List index is not within the allowable range; index: [{digits}]"
+                            )
+                        })?;
                     self.expect(Tok::RBracket)?;
                     path.0.push(RawElem::Index(index));
                 }
                 _ => return Ok(()),
+            }
+            if path.0.len() > MAX_PATH_DEPTH {
+                return Err(format!(
+                    "The document path has too many nesting levels; nesting levels: {}",
+                    path.0.len()
+                ));
             }
         }
     }

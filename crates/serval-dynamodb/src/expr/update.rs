@@ -19,7 +19,8 @@ pub struct Update {
 
 const NO_ATTRIBUTE: &str =
     "The provided expression refers to an attribute that does not exist in the item";
-const BAD_TYPE: &str = "An operand in the update expression has an incorrect data type";
+/// The message for an update operand of the wrong type.
+pub const BAD_TYPE: &str = "An operand in the update expression has an incorrect data type";
 const BAD_PATH: &str = "The document path provided in the update expression is invalid for update";
 
 // ---- resolution -----------------------------------------------------------

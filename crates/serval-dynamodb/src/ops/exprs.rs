@@ -36,6 +36,8 @@ pub struct Prepared {
     condition: Option<Cond>,
     filter: Option<Cond>,
     update: Option<Update>,
+    /// Whether the update came from AttributeUpdates.
+    legacy_update: bool,
     projection: Option<Projection>,
 }
 
@@ -128,6 +130,14 @@ fn attrs_of(body: &Body) -> Result<Attrs> {
         return Err(error::validation(format!(
             "ExpressionAttributeNames contains invalid value: Empty attribute name for key {k}"
         )));
+    }
+    for v in body
+        .get("ExpressionAttributeNames")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+    {
+        crate::value::check_name(v.as_str().unwrap_or_default()).map_err(|e| e.into_aws())?;
     }
     let names = match body.get("ExpressionAttributeNames") {
         None | Some(Json::Null) => None,
@@ -229,6 +239,18 @@ impl Prepared {
         .map_err(error::validation)?;
         let attrs = attrs_of(body)?;
         let conditional = text(body, "ConditionalOperator");
+        if conditional.is_some() {
+            // It joins the legacy conditions, so it needs some to join.
+            let joined = ["Expected", "QueryFilter", "ScanFilter"]
+                .iter()
+                .filter_map(|f| body.get(*f).and_then(Json::as_object))
+                .any(|m| !m.is_empty());
+            if !joined {
+                return Err(error::validation(
+                    "One or more parameter values were invalid: ConditionalOperator can only be used when Expected, QueryFilter or ScanFilter is present",
+                ));
+            }
+        }
         let mut out = Prepared::default();
         let v = error::validation;
         if allowed.condition {
@@ -248,7 +270,11 @@ impl Prepared {
                 if u.iter().any(|(k, _)| k.is_empty()) {
                     return Err(empty_name());
                 }
+                for (k, _) in &u {
+                    crate::value::check_name(k).map_err(|e| e.into_aws())?;
+                }
                 out.update = Some(legacy::attribute_updates(&u).map_err(v)?);
+                out.legacy_update = true;
             }
         }
         if allowed.key {
@@ -288,6 +314,9 @@ impl Prepared {
                     .collect();
                 if names.iter().any(String::is_empty) {
                     return Err(empty_name());
+                }
+                for n in &names {
+                    crate::value::check_name(n).map_err(|e| e.into_aws())?;
                 }
                 out.projection = Some(legacy::attributes_to_get(&names).map_err(v)?);
             }
@@ -340,8 +369,25 @@ impl Prepared {
         let Some(u) = &self.update else {
             return Ok(Vec::new());
         };
-        u.apply(item, existed).map_err(error::validation)?;
-        Ok(u.touched_attrs().into_iter().map(str::to_string).collect())
+        u.apply(item, existed).map_err(|e| {
+            if self.legacy_update && e == expr::BAD_TYPE {
+                error::validation(
+                    "One or more parameter values were invalid: Type mismatch for attribute to update",
+                )
+            } else {
+                error::validation(e)
+            }
+        })?;
+        Ok(self.update_attrs())
+    }
+
+    /// The top-level attributes the update writes.
+    pub fn update_attrs(&self) -> Vec<String> {
+        self.update
+            .iter()
+            .flat_map(|u| u.touched_attrs())
+            .map(str::to_string)
+            .collect()
     }
 
     /// The item as the projection shows it (the item itself without one).
@@ -350,6 +396,14 @@ impl Prepared {
             Some(p) => p.apply(item),
             None => item.clone(),
         }
+    }
+
+    /// The top-level attributes a projection reads.
+    pub fn projection_heads(&self) -> Vec<&str> {
+        self.projection
+            .iter()
+            .flat_map(|p| p.paths.iter().map(|x| x.head()))
+            .collect()
     }
 
     /// Whether a projection was asked for.

@@ -6,7 +6,7 @@ use crate::model::{KeyAttr, TableMeta};
 use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::request::{str_of, Body, Checks};
-use crate::table::{PKey, Stored, TableState};
+use crate::table::{KeyPart, PKey, Stored, TableState};
 use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
 use crate::{DynamoDb, KS_ITEMS};
 use serval_core::{AwsError, RequestContext};
@@ -104,6 +104,14 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
                         ix.name,
                         attr.name
                     )));
+                }
+                let is_hash = std::ptr::eq(attr, &ix.keys.hash);
+                let size = KeyPart::of(v).map(|k| k.size()).unwrap_or(0);
+                if is_hash && size > 2048 {
+                    return Err(invalid(format!("Size of hashkey has exceeded the maximum size limit of 2048 bytes. IndexName: {}, IndexKey: {}", ix.name, attr.name)));
+                }
+                if !is_hash && size > 1024 {
+                    return Err(invalid(format!("Aggregated size of all range keys has exceeded the size limit of 1024 bytes. IndexName: {}, IndexKey: {}", ix.name, attr.name)));
                 }
             }
         }
@@ -449,15 +457,15 @@ pub fn updated_item(
     key: &Item,
     current: Option<&Item>,
 ) -> Result<(Option<Item>, Vec<String>)> {
-    let mut item = current.cloned().unwrap_or_else(|| key.clone());
-    let touched = exprs.apply_update(&mut item, current.is_some())?;
-    for name in &touched {
-        if meta.keys.has(name) {
+    for name in exprs.update_attrs() {
+        if meta.keys.has(&name) {
             return Err(invalid(format!(
                 "Cannot update attribute {name}. This attribute is part of the key"
             )));
         }
     }
+    let mut item = current.cloned().unwrap_or_else(|| key.clone());
+    let touched = exprs.apply_update(&mut item, current.is_some())?;
     // Removing from an item that does not exist writes nothing.
     if current.is_none() && !exprs.creates_item() {
         return Ok((None, touched));

@@ -15,7 +15,11 @@ use crate::request::Body;
 use crate::DynamoDb;
 use serval_core::RequestContext;
 
+/// A response body; `null` is an empty body (TagResource, UntagResource).
 fn json(v: serde_json::Value) -> Vec<u8> {
+    if v.is_null() {
+        return Vec::new();
+    }
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
@@ -51,7 +55,6 @@ pub async fn dispatch(
         "UntagResource" => json(tables::untag_resource(db, ctx, body).await?),
         "ListTagsOfResource" => json(tables::list_tags(db, ctx, body)?),
         "DescribeLimits" => json(tables::describe_limits()),
-        "DescribeEndpoints" => json(tables::describe_endpoints(ctx)),
         _ => return Err(crate::unknown_operation(&format!("DynamoDB_20120810.{op}"))),
     })
 }

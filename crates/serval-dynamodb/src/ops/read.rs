@@ -67,24 +67,70 @@ impl Source<'_> {
             .collect()
     }
 
-    /// Reads ExclusiveStartKey into the position to continue after.
+    /// Reads ExclusiveStartKey into the position to continue after: it must
+    /// hold exactly the table's and the index's key attributes, with the
+    /// schema's types.
     fn start_after(&self, esk: &Item) -> Result<Position> {
-        let table_pk = PKey::of_item(&self.meta.keys, esk).ok_or_else(|| {
-            start_key_invalid("The provided key element does not match the schema")
-        })?;
-        let Some(ix) = self.index else {
-            let want = 1 + usize::from(self.meta.keys.range.is_some());
-            if esk.len() != want {
-                return Err(start_key_invalid(
-                    "The provided key element does not match the schema",
-                ));
+        let mismatch = || start_key_invalid("The provided key element does not match the schema");
+        let schemas = std::iter::once(&self.meta.keys).chain(self.index.map(|i| &i.keys));
+        let mut names: Vec<&str> = Vec::new();
+        for ks in schemas {
+            for attr in std::iter::once(&ks.hash).chain(ks.range.iter()) {
+                let v = esk.get(&attr.name).ok_or_else(mismatch)?;
+                if !attr.type_matches(v) {
+                    return Err(mismatch());
+                }
+                if !names.contains(&attr.name.as_str()) {
+                    names.push(&attr.name);
+                }
             }
+        }
+        if esk.len() != names.len() {
+            return Err(mismatch());
+        }
+        let table_pk = PKey::of_item(&self.meta.keys, esk).ok_or_else(mismatch)?;
+        let Some(ix) = self.index else {
             return Ok(Position::Table(table_pk));
         };
-        let ipk = PKey::of_item(&ix.keys, esk).ok_or_else(|| {
-            start_key_invalid("The provided key element does not match the schema")
-        })?;
+        let ipk = PKey::of_item(&ix.keys, esk).ok_or_else(mismatch)?;
         Ok(Position::Index((ipk.hash, ipk.range, table_pk)))
+    }
+}
+
+impl Source<'_> {
+    /// A global index answers only with what it projects.
+    fn check_projected(&self, exprs: &Prepared) -> Result<()> {
+        let Some(ix) = self
+            .index
+            .filter(|i| i.global && i.projection.kind != "ALL")
+        else {
+            return Ok(());
+        };
+        let missing: Vec<&str> = exprs
+            .projection_heads()
+            .into_iter()
+            .filter(|a| {
+                !self.meta.keys.has(a)
+                    && !ix.keys.has(a)
+                    && !ix.projection.non_key.iter().any(|n| n == a)
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(error::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {} does not project the requested attribute(s): {}",
+            ix.name,
+            missing.join(", ")
+        )))
+    }
+
+    /// Whether results come from the table's items rather than the index's
+    /// projection: Select=ALL_ATTRIBUTES, or a local index asked for
+    /// specific attributes (DynamoDB fetches them from the table).
+    fn reads_table(&self, body: &Body, exprs: &Prepared) -> bool {
+        str_of(body, "Select") == Some("ALL_ATTRIBUTES")
+            || (self.index.is_some_and(|i| !i.global) && exprs.has_projection())
     }
 }
 
@@ -199,13 +245,15 @@ fn read_checks(body: &Body) -> Result<()> {
             "One or more parameter values were invalid: Select type SPECIFIC_ATTRIBUTES requires AttributesToGet or ProjectionExpression",
         ));
     }
-    if body.get("ProjectionExpression").is_some()
-        && !matches!(str_of(body, "Select"), None | Some("SPECIFIC_ATTRIBUTES"))
-    {
-        return Err(error::validation(format!(
-            "One or more parameter values were invalid: Select type {} is not supported with ProjectionExpression",
-            str_of(body, "Select").unwrap_or_default()
-        )));
+    for field in ["ProjectionExpression", "AttributesToGet"] {
+        if body.get(field).is_some_and(|v| !v.is_null())
+            && !matches!(str_of(body, "Select"), None | Some("SPECIFIC_ATTRIBUTES"))
+        {
+            return Err(error::validation(format!(
+                "One or more parameter values were invalid: Select type {} is not supported with {field}",
+                str_of(body, "Select").unwrap_or_default()
+            )));
+        }
     }
     Ok(())
 }
@@ -314,6 +362,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         },
         Some(src.keys()),
     )?;
+    src.check_projected(&exprs)?;
     let Some(KeyCondition { hash, range, .. }) = exprs.key.clone() else {
         return Err(error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
@@ -331,6 +380,34 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         Some(k) => Some(src.start_after(k)?),
         None => None,
     };
+    let start_hash = match &after {
+        Some(Position::Table(pk)) => Some(&pk.hash),
+        Some(Position::Index((h, _, _))) => Some(h),
+        None => None,
+    };
+    let start_range = match &after {
+        Some(Position::Table(pk)) => pk.range.as_ref(),
+        Some(Position::Index((_, r, _))) => r.as_ref(),
+        None => None,
+    };
+    let outside = start_hash.is_some_and(|h| *h != hash)
+        || match (&range, start_range) {
+            (Some((_, cond)), Some(r)) => !cond.matches(&r.to_value()),
+            _ => false,
+        };
+    if outside {
+        return Err(start_key_invalid(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ));
+    }
+    if let (Some(k), None, None) = (&esk, &keys.range, src.index) {
+        // A one-item partition has nothing after its only item.
+        let mut shown = String::new();
+        write_item(&mut shown, k);
+        return Err(error::validation(format!(
+            "The provided exclusive start key is invalid: ExclusiveStartKey: {shown}"
+        )));
+    }
     let range_ok = |item: &Item| -> bool {
         match &range {
             Some((name, cond)) => item.get(name).is_some_and(|v| cond.matches(v)),
@@ -420,7 +497,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         meta: &st.meta,
         index: src.index,
     };
-    let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
+    let select_all = project_src.reads_table(body, &exprs);
     let project = |i: &Item| {
         if select_all {
             None
@@ -496,11 +573,21 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
         },
         None,
     )?;
+    src.check_projected(&exprs)?;
     let after = match &esk {
         Some(k) => Some(src.start_after(k)?),
         None => None,
     };
     let in_segment = |pk: &PKey| segments.is_none_or(|(s, t)| segment_of(pk, t) == s);
+    let start_pk = match &after {
+        Some(Position::Table(pk)) | Some(Position::Index((_, _, pk))) => Some(pk),
+        None => None,
+    };
+    if start_pk.is_some_and(|pk| !in_segment(pk)) {
+        return Err(error::validation(
+            "The provided Exclusive start key does not map to the provided Segment and TotalSegments values.",
+        ));
+    }
     let page = match src.index {
         None => {
             let start = match &after {
@@ -537,7 +624,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
     } else {
         None
     };
-    let select_all = str_of(body, "Select") == Some("ALL_ATTRIBUTES");
+    let select_all = src.reads_table(body, &exprs);
     let project = |i: &Item| {
         if select_all {
             None

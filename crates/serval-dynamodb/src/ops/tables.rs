@@ -31,6 +31,11 @@ fn key_schema(list: &[Json], defs: &[KeyAttr], what: &str) -> Result<KeySchema> 
             def_names.join(", ")
         )));
     }
+    if names.len() > 2 {
+        return Err(error::validation(format!(
+            "Invalid KeySchema: a KeySchema can have at most 2 elements, a HASH and a RANGE key{what}"
+        )));
+    }
     if names.len() == 2 && names[0] == names[1] {
         return Err(error::validation(
             "Both the Hash Key and the Range Key element in the KeySchema have the same name",
@@ -117,6 +122,17 @@ fn projection(v: &Json) -> Result<Projection> {
     if !v["NonKeyAttributes"].is_null() && kind != "INCLUDE" {
         return Err(invalid(format!(
             "ProjectionType is {kind}, but NonKeyAttributes is specified"
+        )));
+    }
+    if kind == "INCLUDE" && non_key.is_empty() {
+        return Err(invalid(
+            "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = non_key.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(invalid(format!(
+            "Duplicate attribute names in NonKeyAttributes: {dup}"
         )));
     }
     Ok(Projection { kind, non_key })
@@ -249,8 +265,13 @@ fn attribute_definitions(c: &mut Checks, body: &Body) -> Vec<KeyAttr> {
     out
 }
 
-fn tags_of(v: Option<&Json>) -> Vec<(String, String)> {
-    v.and_then(Json::as_array)
+const MAX_TAGS: usize = 50;
+
+/// Tags from a `Tags` list, with their characters checked: letters,
+/// digits, spaces and `_ . : / = + - @`.
+fn tags_of(v: Option<&Json>) -> Result<Vec<(String, String)>> {
+    let tags: Vec<(String, String)> = v
+        .and_then(Json::as_array)
         .map(|a| {
             a.iter()
                 .map(|t| {
@@ -261,7 +282,25 @@ fn tags_of(v: Option<&Json>) -> Vec<(String, String)> {
                 })
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    };
+    for (k, v) in &tags {
+        if !allowed(k) || !allowed(v) {
+            return Err(invalid(format!(
+                "Tag keys and values may only contain letters, digits, spaces and _ . : / = + - @ (key: {k})"
+            )));
+        }
+    }
+    Ok(tags)
+}
+
+fn too_many_tags() -> serval_core::AwsError {
+    error::validation(format!(
+        "One or more parameter values were invalid: The number of tags exceeds the limit of {MAX_TAGS}."
+    ))
 }
 
 /// CreateTable.
@@ -380,6 +419,10 @@ pub async fn create_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
             used_sorted.join(", ")
         )));
     }
+    let tags = tags_of(body.get("Tags"))?;
+    if tags.len() > MAX_TAGS {
+        return Err(too_many_tags());
+    }
     let now_ms = db.clock.now_millis();
     let stream = stream_spec(
         body.get("StreamSpecification").unwrap_or(&Json::Null),
@@ -399,7 +442,7 @@ pub async fn create_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
         stream,
         old_streams: Vec::new(),
         ttl_attr: None,
-        tags: tags_of(body.get("Tags")),
+        tags,
         created: now_ms as f64 / 1000.0,
         billing_changed: 0.0,
         class: str_of(body, "TableClass").unwrap_or("STANDARD").to_string(),
@@ -460,7 +503,19 @@ pub async fn delete_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
             ));
         }
         state.status = crate::table::Status::Deleting;
-        let desc = state.describe();
+        // DeleteTable describes the table without its schema.
+        let mut desc = state.describe();
+        if let Some(d) = desc.as_object_mut() {
+            for field in [
+                "CreationDateTime",
+                "KeySchema",
+                "AttributeDefinitions",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+            ] {
+                d.remove(field);
+            }
+        }
         (state.meta.clone(), desc)
     };
     db.remove_table(&meta);
@@ -595,21 +650,49 @@ fn update_table_locked(
         changed = true;
     }
     let mut new_indexes: Vec<Index> = Vec::new();
-    if let Some(updates) = arr_of(body, "GlobalSecondaryIndexUpdates") {
-        let mut defs = meta.attrs.clone();
+    if let Some(updates) = arr_of(body, "GlobalSecondaryIndexUpdates").filter(|u| !u.is_empty()) {
         for d in &new_defs {
-            if !defs.iter().any(|x| x.name == d.name) {
-                defs.push(d.clone());
-            } else if defs.iter().any(|x| x.name == d.name && x.ty != d.ty) {
+            if let Some(old) = meta.attrs.iter().find(|x| x.name == d.name && x.ty != d.ty) {
                 return Err(invalid(format!(
-                    "Cannot change the type of an existing attribute definition: {}",
-                    d.name
+                    "Attributes cannot be redefined. Please check that your attribute has the same type as previously defined. Existing schema: {}:{}, New schema: {}:{}",
+                    old.name, old.ty, d.name, d.ty
                 )));
             }
         }
+        let online = updates
+            .iter()
+            .filter(|u| {
+                u.get("Create")
+                    .or(u.get("Delete"))
+                    .is_some_and(|v| !v.is_null())
+            })
+            .count();
+        if online > 1 {
+            return Err(error::err(
+                "LimitExceededException",
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+            ));
+        }
         for u in updates {
+            let actions = ["Create", "Update", "Delete"];
+            let given: Vec<&String> = u
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, _)| k)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if given.len() != 1 || !actions.contains(&given[0].as_str()) {
+                return Err(invalid(
+                    "One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update or GlobalSecondaryIndexUpdate.Delete must be given, and only one",
+                ));
+            }
             if let Some(create) = u.get("Create").filter(|v| !v.is_null()) {
-                let ix = parse_index(create, &defs, true, &meta.billing)?;
+                // The new index's key attributes must be (re)defined in
+                // this request's AttributeDefinitions.
+                let ix = parse_index(create, &new_defs, true, &meta.billing)?;
                 if meta.index(&ix.name).is_some() {
                     return Err(invalid(format!(
                         "Attempting to create an index which already exists: {}",
@@ -669,7 +752,7 @@ fn update_table_locked(
         changed = true;
     }
     if !changed {
-        return Err(error::validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"));
+        return Err(error::validation("UpdateTable needs at least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates"));
     }
     let removed: Vec<String> = state
         .indexes
@@ -744,7 +827,17 @@ fn table_by_arn(
     c.finish()?;
     let arn = str_of(body, "ResourceArn").unwrap_or_default();
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if !arn.starts_with("arn:") {
+        return Err(error::validation(format!(
+            "Invalid ResourceArn provided as input {arn}: ARNs must start with 'arn:'"
+        )));
+    }
     let name = match parts.as_slice() {
+        ["arn", _, "dynamodb", _, _, res] if res.contains("/index/") => {
+            return Err(error::validation(format!(
+                "Invalid ResourceArn provided as input {arn}: only tables can be tagged, not indexes"
+            )))
+        }
         ["arn", _, "dynamodb", _, _, res] if res.starts_with("table/") => res
             .trim_start_matches("table/")
             .split('/')
@@ -774,25 +867,27 @@ fn table_by_arn(
 /// TagResource.
 pub async fn tag_resource(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
     let t = table_by_arn(db, ctx, body)?;
-    let tags = tags_of(body.get("Tags"));
+    let tags = tags_of(body.get("Tags"))?;
     if tags.is_empty() {
         return Err(invalid("Atleast one Tag needs to be provided as Input."));
     }
     let pending = {
         let mut state = t.write();
+        let mut merged = state.meta.tags.clone();
         for (k, v) in tags {
-            match state.meta.tags.iter_mut().find(|(tk, _)| *tk == k) {
+            match merged.iter_mut().find(|(tk, _)| *tk == k) {
                 Some(slot) => slot.1 = v,
-                None => state.meta.tags.push((k, v)),
+                None => merged.push((k, v)),
             }
         }
-        if state.meta.tags.len() > 50 {
-            return Err(error::validation("One or more parameter values were invalid: The number of tags exceeds the limit of 50."));
+        if merged.len() > MAX_TAGS {
+            return Err(too_many_tags());
         }
+        state.meta.tags = merged;
         db.store.submit(vec![DynamoDb::meta_op(&state.meta)])?
     };
     pending.wait().await?;
-    Ok(json!({}))
+    Ok(Json::Null)
 }
 
 /// UntagResource.
@@ -811,7 +906,7 @@ pub async fn untag_resource(db: &DynamoDb, ctx: &RequestContext, body: &Body) ->
         db.store.submit(vec![DynamoDb::meta_op(&state.meta)])?
     };
     pending.wait().await?;
-    Ok(json!({}))
+    Ok(Json::Null)
 }
 
 /// ListTagsOfResource.
@@ -838,10 +933,13 @@ pub fn describe_limits() -> Json {
 }
 
 /// DescribeEndpoints.
-pub fn describe_endpoints(ctx: &RequestContext) -> Json {
+///
+/// The address is Serval's own (the Host the caller used), so that SDKs
+/// with endpoint discovery stay on Serval.
+pub fn describe_endpoints(host: &str) -> Json {
     json!({
         "Endpoints": [{
-            "Address": format!("dynamodb.{}.amazonaws.com", ctx.region),
+            "Address": host,
             "CachePeriodInMinutes": 1440
         }]
     })

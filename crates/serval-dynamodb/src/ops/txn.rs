@@ -19,6 +19,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 const TOKEN_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Most bytes of new items one transaction writes.
+const TXN_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// A transaction token seen recently: what the request was and what it answered.
 #[derive(Debug, Clone)]
@@ -250,6 +252,18 @@ fn transact_locked(
             exprs,
             spec,
         });
+    }
+    let put_bytes: usize = steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Put(item) => item_size(item),
+            _ => 0,
+        })
+        .sum();
+    if put_bytes > TXN_MAX_BYTES {
+        return Err(error::validation(
+            "Transaction request size cannot exceed 4 MB: the aggregate size of the items in the transaction is too large",
+        ));
     }
     // lock every table in one global order
     let mut order: Vec<usize> = (0..tables.len()).collect();
