@@ -245,3 +245,81 @@ def upstream():
     t.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}"
     srv.shutdown()
+
+
+# --------------------------------------------------------------------------- dynamodb
+
+
+@pytest.fixture(scope="session")
+def ddb(serval):
+    """Low-level DynamoDB client (AttributeValue dicts in and out; no retries)."""
+    return serval.client("dynamodb")
+
+
+@pytest.fixture(scope="session")
+def ddb_raw(serval):
+    """DynamoDB client without botocore's parameter validation, for server-side checks."""
+    return serval.client("dynamodb", parameter_validation=False)
+
+
+@pytest.fixture(scope="session")
+def ddb_streams(serval):
+    """DynamoDB Streams client."""
+    return serval.client("dynamodbstreams")
+
+
+def _key_schema(hash_key, range_key):
+    schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
+    defs = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
+    if range_key:
+        schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
+        defs.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
+    return schema, defs
+
+
+@pytest.fixture
+def make_table(ddb, request):
+    """make_table(hash_key=("pk", "S"), range_key=None, name=None, client=ddb, extra_defs=(),
+    wait=True, **CreateTable kwargs) -> table name. PAY_PER_REQUEST unless BillingMode or
+    ProvisionedThroughput is given. Tables are deleted when the test ends."""
+    created: list[tuple] = []
+
+    def make(hash_key=("pk", "S"), range_key=None, name=None, client=None, extra_defs=(), wait=True, **kwargs):
+        client = client or ddb
+        name = name or unique_name(f"t-{request.node.name.replace('test_', '', 1)[:24]}")
+        schema, defs = _key_schema(hash_key, range_key)
+        defs += [{"AttributeName": n, "AttributeType": t} for n, t in extra_defs]
+        params = dict(TableName=name, KeySchema=schema, AttributeDefinitions=defs)
+        if "ProvisionedThroughput" not in kwargs:
+            params["BillingMode"] = "PAY_PER_REQUEST"
+        params.update(kwargs)
+        client.create_table(**params)
+        created.append((client, name))
+        if wait:
+            client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 600})
+        return name
+
+    yield make
+    for client, name in created:
+        try:
+            client.delete_table(TableName=name)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def table_s(make_table):
+    """A fresh table with a string hash key `pk` only."""
+    return make_table()
+
+
+@pytest.fixture
+def table_ss(make_table):
+    """A fresh table with string hash key `pk` and string range key `sk`."""
+    return make_table(range_key=("sk", "S"))
+
+
+@pytest.fixture
+def table_sn(make_table):
+    """A fresh table with string hash key `pk` and number range key `sk`."""
+    return make_table(range_key=("sk", "N"))
