@@ -273,12 +273,9 @@ impl DynamoDb {
     async fn handle(&self, ctx: RequestContext, req: Request) -> Result<Response> {
         let target = req.header("x-amz-target").unwrap_or_default().to_string();
         let (prefix, op) = target.split_once('.').unwrap_or(("", ""));
-        if req.body.len() > MAX_REQUEST_BYTES {
-            let mut e = error::err("RequestEntityTooLarge", "Request Entity Too Large");
-            e.status = 413;
-            return Err(e);
-        }
-        let body = request::parse_body(&req.body)?;
+        let raw =
+            request::decode_body(req.header("content-encoding"), &req.body, MAX_REQUEST_BYTES)?;
+        let body = request::parse_body(&raw)?;
         request::check_shape(prefix, op, &body)?;
         let out = match prefix {
             "DynamoDB_20120810" if op == "DescribeEndpoints" => {

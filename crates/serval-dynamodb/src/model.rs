@@ -171,6 +171,9 @@ pub struct TableMeta {
     /// Table class.
     #[serde(default = "standard")]
     pub class: String,
+    /// Point-in-time recovery: since when (epoch seconds) and for how many days.
+    #[serde(default)]
+    pub pitr: Option<(f64, u32)>,
     /// DeletionProtectionEnabled.
     #[serde(default)]
     pub deletion_protection: bool,

@@ -10,6 +10,59 @@ use std::sync::OnceLock;
 /// A request body.
 pub type Body = Map<String, Json>;
 
+fn too_large() -> serval_core::AwsError {
+    let mut e = error::err("RequestEntityTooLarge", "Request Entity Too Large");
+    e.status = 413;
+    e
+}
+
+/// The request body after its `Content-Encoding` (gzip or deflate, as the
+/// SDKs' request compression sends them), at most `limit` bytes. A body
+/// that does not decode is a server error, as DynamoDB answers it.
+pub fn decode_body<'a>(
+    encoding: Option<&str>,
+    raw: &'a [u8],
+    limit: usize,
+) -> Result<std::borrow::Cow<'a, [u8]>> {
+    use std::io::Read;
+    if raw.len() > limit {
+        return Err(too_large());
+    }
+    let mut body = std::borrow::Cow::Borrowed(raw);
+    // Encodings apply in the order listed; undo them in reverse.
+    let codings: Vec<&str> = encoding
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+        .collect();
+    for coding in codings.into_iter().rev() {
+        let bad = |what: &str| error::internal(format!("Could not decode the {what} request body"));
+        let mut out = Vec::new();
+        let read = match coding.to_ascii_lowercase().as_str() {
+            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&body[..])
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out),
+            "deflate" => flate2::read::ZlibDecoder::new(&body[..])
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out),
+            other => {
+                return Err(error::internal(format!(
+                    "Unsupported Content-Encoding: {other}"
+                )))
+            }
+        };
+        if read.is_err() || out.is_empty() {
+            return Err(bad(coding));
+        }
+        if out.len() > limit {
+            return Err(too_large());
+        }
+        body = std::borrow::Cow::Owned(out);
+    }
+    Ok(body)
+}
+
 /// Parses a request body; an empty body is an empty object.
 pub fn parse_body(raw: &[u8]) -> Result<Body> {
     if raw.iter().all(u8::is_ascii_whitespace) {

@@ -394,7 +394,9 @@ pub fn pattern_matches(pattern: &str, s: &str) -> bool {
         "[0-9]{12}" => s.len() == 12 && all(|c| c.is_ascii_digit()),
         "^[^\\$]+$" => !s.is_empty() && !s.contains('$'),
         "([0-9a-f]{16})+" => {
-            !s.is_empty() && s.len().is_multiple_of(16) && all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+            !s.is_empty()
+                && s.len().is_multiple_of(16)
+                && all(|c| matches!(c, '0'..='9' | 'a'..='f'))
         }
         "[\\x20-\\x21\\x23-\\x2B\\x2D-\\x7E]*" => {
             all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x2B' | '\x2D'..='\x7E'))

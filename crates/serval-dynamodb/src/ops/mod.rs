@@ -55,6 +55,8 @@ pub async fn dispatch(
         "UntagResource" => json(tables::untag_resource(db, ctx, body).await?),
         "ListTagsOfResource" => json(tables::list_tags(db, ctx, body)?),
         "DescribeLimits" => json(tables::describe_limits()),
+        "DescribeContinuousBackups" => json(tables::describe_continuous_backups(db, ctx, body)?),
+        "UpdateContinuousBackups" => json(tables::update_continuous_backups(db, ctx, body).await?),
         _ => return Err(crate::unknown_operation(&format!("DynamoDB_20120810.{op}"))),
     })
 }
