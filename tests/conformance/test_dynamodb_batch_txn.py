@@ -9,7 +9,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from ddb_util import av, avs, expect_error, pyitem
+from ddb_util import avs, expect_error, pyitem
 from serval_harness import error_of, unique_name
 
 DUPLICATES = "Provided list of item keys contains duplicates"

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from ddb_util import av, avs, expect_error, py, pyitem
+from ddb_util import av, avs, expect_error, pyitem
 from serval_harness import unique_name
 
 ONE_MB = 1024 * 1024
