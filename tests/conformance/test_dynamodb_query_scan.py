@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from ddb_util import av, avs, expect_error, pyitem
-from serval_harness import unique_name
+from serval_harness import unique_name, wait_until
 
 ONE_MB = 1024 * 1024
 
@@ -834,6 +834,72 @@ def test_legacy_scan_filter(ddb, filtered):
                  ExpressionAttributeValues=avs({":z": 0}),
                  ScanFilter={"x": {"AttributeValueList": [av(0)], "ComparisonOperator": "EQ"}},
                  contains="Can not use both expression and non-expression parameters in the same request")
+
+
+def test_legacy_filters_on_any_type_and_validation(ddb, ddb_raw, table_sn):
+    t = table_sn
+    items = [{"pk": "a", "sk": i, "l": [1, i], "b": i == 1, "m": {"x": i}} for i in range(3)]
+    put_all(ddb, t, items)
+    kc = {"pk": {"AttributeValueList": [av("a")], "ComparisonOperator": "EQ"}}
+    # EQ and NE take an operand of any type, documents and booleans included
+    got = all_items(ddb.query, TableName=t, KeyConditions=kc,
+                    QueryFilter={"l": {"AttributeValueList": [av([1, 2])], "ComparisonOperator": "EQ"}})
+    assert got == [items[2]]
+    got = all_items(ddb.query, TableName=t, KeyConditions=kc,
+                    QueryFilter={"b": {"AttributeValueList": [av(True)], "ComparisonOperator": "EQ"}})
+    assert got == [items[1]]
+    got = all_items(ddb.scan, TableName=t, ScanFilter={"m": {"AttributeValueList": [av({"x": 1})],
+                                                              "ComparisonOperator": "NE"}})
+    assert sorted(i["sk"] for i in got) == [0, 2]
+    # operator names are an enum, case and all
+    expect_error("ValidationException", ddb.query, TableName=t, KeyConditions={
+        "pk": {"AttributeValueList": [av("a")], "ComparisonOperator": "eq"}}, contains="comparisonOperator")
+    expect_error("ValidationException", ddb.query, TableName=t, KeyConditions=kc, QueryFilter={
+        "l": {"AttributeValueList": [av(1)], "ComparisonOperator": "DOG"}}, contains="comparisonOperator")
+    expect_error("ValidationException", ddb.query, TableName=t, KeyConditions=kc, ConditionalOperator="DOG",
+                 QueryFilter={"b": {"AttributeValueList": [av(True)], "ComparisonOperator": "EQ"}})
+    # ConditionalOperator needs a filter to combine
+    expect_error("ValidationException", ddb.query, TableName=t, KeyConditions=kc, ConditionalOperator="OR",
+                 contains="ConditionalOperator")
+    expect_error("ValidationException", ddb_raw.query, TableName=t, KeyConditions=kc, AttributesToGet=[])
+    expect_error("ValidationException", ddb_raw.scan, TableName=t, AttributesToGet=[])
+
+
+def test_gsi_key_size_limits(ddb, make_table):
+    t = make_table(extra_defs=[("g", "S"), ("gs", "B")], GlobalSecondaryIndexes=[{
+        "IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                           {"AttributeName": "gs", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    ddb.put_item(TableName=t, Item=avs({"pk": "ok", "g": "g" * 2048, "gs": b"s" * 1024}))
+    assert q(ddb, t, "g = :g", {":g": "g" * 2048}, IndexName="by_g") == [{"pk": "ok", "g": "g" * 2048, "gs": b"s" * 1024}]
+    # an index key past the key limits fails the write; the item is stored nowhere
+    expect_error("ValidationException", ddb.put_item, TableName=t, Item=avs({"pk": "h", "g": "g" * 2049, "gs": b"s"}),
+                 contains="2048")
+    expect_error("ValidationException", ddb.put_item, TableName=t, Item=avs({"pk": "r", "g": "g", "gs": b"s" * 1025}),
+                 contains="1024")
+    for pk in ("h", "r"):
+        assert "Item" not in ddb.get_item(TableName=t, Key=avs({"pk": pk}), ConsistentRead=True)
+
+
+def test_gsi_backfill_leaves_out_unindexable_items(ddb, table_s):
+    # items written before the index exists, with index keys of the wrong type, empty or too long
+    put_all(ddb, table_s, [{"pk": "num", "g": 5}, {"pk": "empty", "g": ""}, {"pk": "long", "g": "z" * 3000},
+                           {"pk": "ok", "g": "fine"}, {"pk": "none"}])
+    ddb.update_table(TableName=table_s, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {
+                         "IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                         "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+
+    def active():
+        for g in ddb.describe_table(TableName=table_s)["Table"].get("GlobalSecondaryIndexes", []):
+            if g["IndexName"] == "by_g" and g["IndexStatus"] == "ACTIVE" and not g.get("Backfilling"):
+                return True
+        return False
+
+    wait_until(active, timeout=30, interval=0.1, message="index by_g ACTIVE")
+    assert all_items(ddb.scan, TableName=table_s, IndexName="by_g") == [{"pk": "ok", "g": "fine"}]
+    # and the table still holds them all
+    assert len(all_items(ddb.scan, TableName=table_s)) == 5
 
 
 # --------------------------------------------------------------------------- errors
