@@ -7,6 +7,7 @@ kill -9 and flag tests. Function zips are built in memory from tests/functions/.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from serval_harness import (  # noqa: E402
     Notifier,
     ROLE,
     ServalProcess,
+    make_client,
     make_zip,
     rust_echo_bin,
     unique_name,
@@ -250,22 +252,28 @@ def upstream():
 # --------------------------------------------------------------------------- dynamodb
 
 
+def _ddb_endpoint(serval) -> str:
+    # DDB_REFERENCE_ENDPOINT points the DynamoDB tests at another implementation (a reference
+    # emulator, say) to check the tests themselves; tests that need serval_factory still use Serval.
+    return os.environ.get("DDB_REFERENCE_ENDPOINT") or serval.endpoint
+
+
 @pytest.fixture(scope="session")
 def ddb(serval):
     """Low-level DynamoDB client (AttributeValue dicts in and out; no retries)."""
-    return serval.client("dynamodb")
+    return make_client(_ddb_endpoint(serval), "dynamodb")
 
 
 @pytest.fixture(scope="session")
 def ddb_raw(serval):
     """DynamoDB client without botocore's parameter validation, for server-side checks."""
-    return serval.client("dynamodb", parameter_validation=False)
+    return make_client(_ddb_endpoint(serval), "dynamodb", parameter_validation=False)
 
 
 @pytest.fixture(scope="session")
 def ddb_streams(serval):
     """DynamoDB Streams client."""
-    return serval.client("dynamodbstreams")
+    return make_client(_ddb_endpoint(serval), "dynamodbstreams")
 
 
 def _key_schema(hash_key, range_key):
