@@ -102,14 +102,14 @@ def expect_error(code: str, fn, *args, message: str | None = None, contains: str
 
 
 def raw_call(endpoint: str, target: str, body: bytes | str, content_type: str = "application/x-amz-json-1.0",
-             service: str = "dynamodb"):
+             service: str = "dynamodb", extra_headers: dict | None = None):
     """POST one signed request with an arbitrary body; return (status, headers, parsed-or-raw body)."""
     import urllib.error
     import urllib.request
 
     if isinstance(body, str):
         body = body.encode()
-    headers = {"Content-Type": content_type, "X-Amz-Target": target}
+    headers = {"Content-Type": content_type, "X-Amz-Target": target, **(extra_headers or {})}
     req = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
     SigV4Auth(Credentials("test", "test-secret"), service, REGION).add_auth(req)
     r = urllib.request.Request(endpoint + "/", data=body, headers=dict(req.headers.items()), method="POST")

@@ -5,6 +5,10 @@ index key limits and backfill, tags, transactions and limits. Expected behaviour
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
+
 import pytest
 
 from ddb_util import avs, expect_error, pyitem, raw_call
@@ -382,3 +386,41 @@ def test_transactions_hold_at_most_4_mb_of_items(ddb, table_s):
     items = [{"Put": {"TableName": table_s, "Item": avs({"pk": f"k{i}", "v": big})}} for i in range(50)]
     expect_error("ValidationException", ddb.transact_write_items, TransactItems=items,
                  contains="size cannot exceed")
+
+
+# ------------------------------------------------------------------ response compression
+
+
+def _get_raw(ddb, table, key, accept, projection=None):
+    body = {"TableName": table, "Key": avs({"pk": key})}
+    if projection:
+        body["ProjectionExpression"] = projection
+    headers = {"Accept-Encoding": accept} if accept is not None else {}
+    status, hdrs, doc = raw_call(ddb.meta.endpoint_url, "DynamoDB_20120810.GetItem", json.dumps(body),
+                                 extra_headers=headers)
+    assert status == 200
+    return hdrs.get("content-encoding"), doc
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_responses_over_4kb_are_compressed_when_the_client_accepts_it(ddb, table_s, coding):
+    big = "x" * 2048
+    ddb.put_item(TableName=table_s, Item=avs({"pk": "c", "a": big, "b": big, "c": big}))
+    assert _get_raw(ddb, table_s, "c", None)[0] is None
+    enc, raw = _get_raw(ddb, table_s, "c", coding)
+    assert enc == coding
+    plain = gzip.decompress(raw) if coding == "gzip" else zlib.decompress(raw)
+    assert json.loads(plain)["Item"]["a"]["S"] == big
+    assert len(raw) * 30 < len(plain)
+    # Below the 4 KB threshold nothing is compressed.
+    assert _get_raw(ddb, table_s, "c", coding, projection="a")[0] is None
+
+
+@pytest.mark.parametrize("accept,want", [
+    ("identity", None), ("br", None), ("gzip, deflate", "gzip"), ("br, identity, deflate, gzip", "deflate"),
+    ("*", "gzip"), ("*, deflate", "deflate"), ("*, gzip;q=0.5", "deflate"), ("gzip;q=0", None),
+    ("deflate;q=0.5, gzip;q=1;q=0.2", "gzip"), ("gzip;nq=0;q=1", None), ("deflate;q=0.5,gzip;q=0.x", "gzip"),
+])
+def test_accept_encoding_is_read_as_dynamodb_reads_it(ddb, table_s, accept, want):
+    ddb.put_item(TableName=table_s, Item=avs({"pk": "q", "x": "y" * 4096}))
+    assert _get_raw(ddb, table_s, "q", accept)[0] == want

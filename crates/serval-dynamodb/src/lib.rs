@@ -287,11 +287,23 @@ impl DynamoDb {
             "DynamoDBStreams_20120810" => streams::dispatch(self, &ctx, op, &body)?,
             _ => return Err(unknown_operation(&target)),
         };
-        Ok(Response::bytes(
+        let coding = (out.len() >= request::COMPRESS_THRESHOLD)
+            .then(|| request::response_coding(req.header("accept-encoding")))
+            .flatten();
+        let Some(coding) = coding else {
+            return Ok(Response::bytes(
+                200,
+                "application/x-amz-json-1.0",
+                bytes::Bytes::from(out),
+            ));
+        };
+        let mut resp = Response::bytes(
             200,
             "application/x-amz-json-1.0",
-            bytes::Bytes::from(out),
-        ))
+            bytes::Bytes::from(request::encode_body(coding, &out)),
+        );
+        resp.set_header("content-encoding", coding.token());
+        Ok(resp)
     }
 }
 

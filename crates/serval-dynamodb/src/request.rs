@@ -63,6 +63,112 @@ pub fn decode_body<'a>(
     Ok(body)
 }
 
+/// Responses at least this long are compressed when the client accepts it.
+pub const COMPRESS_THRESHOLD: usize = 4096;
+
+/// A content coding DynamoDB answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    /// `gzip`.
+    Gzip,
+    /// `deflate` (zlib-wrapped, as HTTP means it).
+    Deflate,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Coding::Gzip => "gzip",
+            Coding::Deflate => "deflate",
+        }
+    }
+}
+
+/// The coding DynamoDB picks for a response from the request's (first)
+/// `Accept-Encoding` header, reproducing how it reads the header:
+/// elements are comma-separated and trimmed; the coding must be exactly
+/// `gzip`, `deflate` or `*` (any case); the quality is the value after the
+/// first `q=` in the parameters (an unparsable value counts as 1, values
+/// above 1 as 1, zero or below refuse the coding); `identity` is ignored.
+/// The highest quality wins; on a tie a coding named explicitly beats one
+/// reached through `*`, then the earlier one, and `*` alone means gzip.
+pub fn response_coding(accept: Option<&str>) -> Option<Coding> {
+    // (quality, explicit, position) per coding: the best entry seen.
+    let mut best: [Option<(f64, bool, usize)>; 2] = [None, None];
+    let mut wildcard: Option<(f64, usize)> = None;
+    for (pos, element) in accept?.split(',').enumerate() {
+        let (name, params) = element.split_once(';').unwrap_or((element, ""));
+        let name = name.trim().to_ascii_lowercase();
+        let q = match params.find("q=") {
+            None => 1.0,
+            Some(i) => {
+                let v = params[i + 2..].split(';').next().unwrap_or("").trim();
+                match v.parse::<f64>() {
+                    Ok(q) if q.is_finite() => q.min(1.0),
+                    _ => 1.0,
+                }
+            }
+        };
+        let slot = match name.as_str() {
+            "gzip" => 0,
+            "deflate" => 1,
+            "*" => {
+                if wildcard.is_none() {
+                    wildcard = Some((q, pos));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let cur = &mut best[slot];
+        if cur.is_none_or(|(bq, _, _)| q > bq) {
+            *cur = Some((q, true, cur.map_or(pos, |(_, _, p)| p)));
+        }
+    }
+    if let Some((q, pos)) = wildcard {
+        for slot in &mut best {
+            if slot.is_none() {
+                *slot = Some((q, false, pos));
+            }
+        }
+    }
+    let rank = |e: Option<(f64, bool, usize)>| e.filter(|(q, _, _)| *q > 0.0);
+    match (rank(best[0]), rank(best[1])) {
+        (None, None) => None,
+        (Some(_), None) => Some(Coding::Gzip),
+        (None, Some(_)) => Some(Coding::Deflate),
+        (Some(g), Some(d)) => {
+            let key =
+                |(q, explicit, pos): (f64, bool, usize)| (q, explicit, std::cmp::Reverse(pos));
+            if key(d).partial_cmp(&key(g)) == Some(std::cmp::Ordering::Greater) {
+                Some(Coding::Deflate)
+            } else {
+                Some(Coding::Gzip)
+            }
+        }
+    }
+}
+
+/// `body` compressed with `coding`.
+pub fn encode_body(coding: Coding, body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let level = flate2::Compression::new(6);
+    let out = Vec::with_capacity(body.len() / 4 + 64);
+    let done = match coding {
+        Coding::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(out, level);
+            e.write_all(body).and_then(|_| e.finish())
+        }
+        Coding::Deflate => {
+            let mut e = flate2::write::ZlibEncoder::new(out, level);
+            e.write_all(body).and_then(|_| e.finish())
+        }
+    };
+    // Writing to a Vec cannot fail.
+    done.unwrap_or_default()
+}
+
 /// Parses a request body; an empty body is an empty object.
 pub fn parse_body(raw: &[u8]) -> Result<Body> {
     if raw.iter().all(u8::is_ascii_whitespace) {
@@ -257,4 +363,60 @@ pub fn table_name(body: &Body) -> Result<&str> {
     c.table_name(body, "TableName");
     c.finish()?;
     Ok(str_of(body, "TableName").unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{response_coding, Coding};
+
+    // The cases DynamoDB was measured on (ScyllaDB's test_compressed_response.py).
+    #[test]
+    fn accept_encoding_as_dynamodb_reads_it() {
+        let g = Some(Coding::Gzip);
+        let d = Some(Coding::Deflate);
+        let cases: &[(&str, Option<Coding>)] = &[
+            ("identity", None),
+            ("", None),
+            ("br", None),
+            ("x-gzip", None),
+            ("gzip, deflate", g),
+            ("br, identity, deflate, gzip", d),
+            ("GZIP, identity", g),
+            ("dog, gzip ,, cat", g),
+            ("gzip;q=0.8, deflate;q=0.5", g),
+            ("br, gzip;q=0, deflate; q = 0.5 , identity;q=0", d),
+            ("*", g),
+            ("*, deflate;q=0.5", g),
+            ("*, deflate", d),
+            ("*, identity", g),
+            ("*, gzip;q=0.5", d),
+            ("gzip ;q=0", None),
+            ("identity;q=0", None),
+            ("*;q=0", None),
+            ("*;q=0.5,identity", g),
+            ("gzip;q=0.5,identity;q=0.8", g),
+            ("br;q=0.8,identity;q=0.5,*;q=0", None),
+            ("\"gzip\"", None),
+            ("gzip br", None),
+            ("gzip:q=1", None),
+            ("deflate;q=0.5, gzip;q=31", g),
+            ("gzip;q=31,deflate;q=51", g),
+            ("deflate;q=0.5, gzip;q=0.2", d),
+            ("deflate;q=0.5, gzip;q=1;q=0.2", g),
+            ("deflate;q=0.5,gzip;q=0.", d),
+            ("deflate;q=0.5,gzip;q=0.x", g),
+            ("deflate;q=0.5,gzip;q=0. x", g),
+            ("deflate;q=-0.5,gzip;q=0.2", g),
+            ("gzip;q= 0;q=1", None),
+            ("gzip;q =0;q=1", g),
+            ("gzip; q=0;q=1", None),
+            ("gzip;nq=0;q=1", None),
+            ("gzip;q=0, gzip;q=1, gzip;q=0", g),
+            ("br,identity;q=0.5,gzip;q=0.0001", g),
+        ];
+        for (header, want) in cases {
+            assert_eq!(response_coding(Some(header)), *want, "{header:?}");
+        }
+        assert_eq!(response_coding(None), None);
+    }
 }
