@@ -289,3 +289,27 @@ def test_kill_9_during_concurrent_writes(serval_factory, tmp_path):
     # and the server still works
     ddb.put_item(TableName=t, Item=avs({"pk": "after"}))
     assert _get(ddb, t, {"pk": "after"}) == {"pk": "after"}
+
+
+def test_stream_of_a_deleted_table_survives_a_crash(serval_factory, tmp_path):
+    server = serval_factory(data_dir=tmp_path / "data")
+    ddb = server.client("dynamodb")
+    t = unique_name("t-gone")
+    ddb.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    _wait_active(ddb, t)
+    arn = ddb.describe_table(TableName=t)["Table"]["LatestStreamArn"]
+    ddb.put_item(TableName=t, Item=avs({"pk": "kept"}))
+    ddb.delete_table(TableName=t)
+    ddb, streams = _kill_and_restart(server)
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert desc["StreamStatus"] == "DISABLED" and desc["TableName"] == t
+    (shard,) = desc["Shards"]
+    assert "EndingSequenceNumber" in shard["SequenceNumberRange"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    resp = streams.get_records(ShardIterator=it)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in resp["Records"]] == ["kept"]
+    assert "NextShardIterator" not in resp

@@ -391,8 +391,6 @@ def test_disable_and_reenable_stream(ddb, ddb_streams, stream_table):
     assert {arn, new_arn} <= listed
 
 
-@pytest.mark.xfail(reason="serval: DescribeStream on the stream of a deleted table answers ResourceNotFoundException; "
-                          "DynamoDB keeps it, DISABLED and readable, for 24 hours", strict=True)
 def test_stream_of_deleted_table(ddb, ddb_streams, make_table):
     t = make_table(StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     arn = stream_arn(ddb, t)

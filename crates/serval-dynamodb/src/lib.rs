@@ -35,6 +35,9 @@ pub(crate) const KS_TABLES: &str = "ddb_table";
 pub(crate) const KS_ITEMS: &str = "ddb_item";
 /// Keyspace of stream records: `<stream uid>/<sequence number>` -> record JSON.
 pub(crate) const KS_STREAMS: &str = "ddb_stream";
+/// Keyspace of the streams of deleted tables, readable for 24 hours:
+/// `<account>/<region>/<stream uid>` -> [`streams::DeadStream`].
+pub(crate) const KS_DEAD_STREAMS: &str = "ddb_dead_stream";
 
 /// Largest request body DynamoDB reads.
 const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
@@ -95,6 +98,8 @@ pub struct DynamoDb {
     pub(crate) config: DynamoConfig,
     /// Transaction tokens seen in the last 10 minutes.
     pub(crate) txn_tokens: Mutex<HashMap<String, ops::txn::TokenRecord>>,
+    /// Streams of deleted tables, kept (disabled) for 24 hours.
+    pub(crate) dead_streams: RwLock<Vec<streams::DeadStream>>,
 }
 
 fn table_ref(ctx: &RequestContext, name: &str) -> TableRef {
@@ -145,12 +150,17 @@ impl DynamoDb {
                 Table::new(state),
             );
         }
+        let dead_streams = scan_all(&store, KS_DEAD_STREAMS, b"")?
+            .into_iter()
+            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+            .collect();
         Ok(Arc::new(DynamoDb {
             store,
             tables: RwLock::new(tables),
             clock: Arc::new(SystemClock),
             config,
             txn_tokens: Mutex::new(HashMap::new()),
+            dead_streams: RwLock::new(dead_streams),
         }))
     }
 

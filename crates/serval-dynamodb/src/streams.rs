@@ -8,7 +8,7 @@ use crate::model::{StreamSpec, TableMeta};
 use crate::request::{str_of, Body, Checks};
 use crate::table::{PKey, TableState};
 use crate::value::{item_size, write_item, Item};
-use crate::{DynamoDb, KS_STREAMS};
+use crate::{DynamoDb, KS_DEAD_STREAMS, KS_STREAMS};
 use base64::Engine;
 use serde_json::{json, Value as Json};
 use serval_core::RequestContext;
@@ -22,6 +22,58 @@ pub const TTL_IDENTITY: &str = r#"{"Type":"Service","PrincipalId":"dynamodb.amaz
 
 fn seq_text(seq: u64) -> String {
     format!("{seq:021}")
+}
+
+/// A stream whose table was deleted: readable, disabled, for 24 hours.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeadStream {
+    /// The table as it was (its `stream` disabled).
+    pub meta: TableMeta,
+    /// The stream.
+    pub spec: StreamSpec,
+    /// The last sequence number written.
+    pub last_seq: u64,
+    /// When the table was deleted (epoch millis).
+    pub deleted_ms: u64,
+}
+
+impl DeadStream {
+    fn key(&self) -> Vec<u8> {
+        format!(
+            "{}/{}/{}",
+            self.meta.account, self.meta.region, self.spec.uid
+        )
+        .into_bytes()
+    }
+
+    /// The store op that records it.
+    pub fn put_op(&self) -> Op {
+        Op::Put {
+            ks: KS_DEAD_STREAMS,
+            key: self.key(),
+            value: serde_json::to_vec(self).unwrap_or_default(),
+        }
+    }
+}
+
+/// The streams of a table being deleted, disabled.
+pub fn retire(db: &DynamoDb, meta: &TableMeta, last_seq: u64) -> Vec<DeadStream> {
+    let mut table = meta.clone();
+    if let Some(s) = table.stream.as_mut() {
+        s.enabled = false;
+    }
+    let now = db.clock.now_millis();
+    table
+        .old_streams
+        .iter()
+        .chain(table.stream.iter())
+        .map(|spec| DeadStream {
+            meta: table.clone(),
+            spec: spec.clone(),
+            last_seq,
+            deleted_ms: now,
+        })
+        .collect()
 }
 
 fn record_key(uid: &str, seq: u64) -> Vec<u8> {
@@ -115,6 +167,16 @@ fn streams_of(db: &DynamoDb, ctx: &RequestContext) -> Vec<(TableMeta, StreamSpec
             out.push((st.meta.clone(), s.clone()));
         }
     }
+    for d in db
+        .dead_streams
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        if d.meta.account == ctx.account_id && d.meta.region == ctx.region {
+            out.push((d.meta.clone(), d.spec.clone()));
+        }
+    }
     out.sort_by_key(|(m, s)| m.stream_arn(s));
     out
 }
@@ -145,17 +207,29 @@ fn find_stream(
             format!("Requested resource not found: Stream: {arn} not found"),
         )
     };
-    let t = db.table(ctx, table).map_err(|_| not_found())?;
-    let st = t.read();
-    let spec = st
-        .meta
-        .old_streams
+    if let Ok(t) = db.table(ctx, table) {
+        let st = t.read();
+        let spec = st
+            .meta
+            .old_streams
+            .iter()
+            .chain(st.meta.stream.iter())
+            .find(|s| st.meta.stream_arn(s) == arn);
+        if let Some(spec) = spec {
+            return Ok((st.meta.clone(), spec.clone(), st.stream_seq));
+        }
+    }
+    db.dead_streams
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
         .iter()
-        .chain(st.meta.stream.iter())
-        .find(|s| st.meta.stream_arn(s) == arn)
-        .cloned()
-        .ok_or_else(not_found)?;
-    Ok((st.meta.clone(), spec, st.stream_seq))
+        .find(|d| {
+            d.meta.account == ctx.account_id
+                && d.meta.region == ctx.region
+                && d.meta.stream_arn(&d.spec) == arn
+        })
+        .map(|d| (d.meta.clone(), d.spec.clone(), d.last_seq))
+        .ok_or_else(not_found)
 }
 
 /// Routes a `DynamoDBStreams_20120810.*` operation.
@@ -424,6 +498,30 @@ impl DynamoDb {
             let st = t.read();
             specs.extend(st.meta.stream.iter().cloned());
             specs.extend(st.meta.old_streams.iter().cloned());
+        }
+        let now = self.clock.now_millis();
+        let expired: Vec<DeadStream> = {
+            let mut dead = self.dead_streams.write().unwrap_or_else(|p| p.into_inner());
+            let (gone, kept) = std::mem::take(&mut *dead)
+                .into_iter()
+                .partition(|d| now.saturating_sub(d.deleted_ms) * 1000 > RETENTION_MICROS);
+            *dead = kept;
+            specs.extend(dead.iter().map(|d| d.spec.clone()));
+            gone
+        };
+        if !expired.is_empty() {
+            let mut ops = Vec::new();
+            for d in &expired {
+                ops.push(Op::DeletePrefix {
+                    ks: KS_STREAMS,
+                    prefix: format!("{}/", d.spec.uid).into_bytes(),
+                });
+                ops.push(Op::Delete {
+                    ks: KS_DEAD_STREAMS,
+                    key: d.key(),
+                });
+            }
+            self.store.write_detached(ops);
         }
         for spec in specs {
             let prefix = format!("{}/", spec.uid).into_bytes();

@@ -5,7 +5,7 @@ use crate::error::{self, Result};
 use crate::model::{Index, KeyAttr, KeySchema, Projection, StreamSpec, TableMeta, Throughput};
 use crate::request::{arr_of, bool_of, str_of, Body, Checks};
 use crate::table::TableState;
-use crate::{DynamoDb, KS_ITEMS, KS_STREAMS, KS_TABLES};
+use crate::{DynamoDb, KS_ITEMS, KS_TABLES};
 use serde_json::{json, Value as Json};
 use serval_core::RequestContext;
 use serval_store::Op;
@@ -496,7 +496,7 @@ pub fn list_tables(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<J
 pub async fn delete_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
     let name = crate::request::table_name(body)?;
     let t = db.table_named(ctx, name)?;
-    let (meta, desc) = {
+    let (meta, desc, last_seq) = {
         let mut state = t.write();
         if state.meta.deletion_protection {
             return Err(error::validation(
@@ -517,7 +517,7 @@ pub async fn delete_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
                 d.remove(field);
             }
         }
-        (state.meta.clone(), desc)
+        (state.meta.clone(), desc, state.stream_seq)
     };
     db.remove_table(&meta);
     let mut ops = vec![
@@ -530,13 +530,14 @@ pub async fn delete_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
             prefix: format!("{}/", meta.uid).into_bytes(),
         },
     ];
-    for s in meta.stream.iter().chain(meta.old_streams.iter()) {
-        ops.push(Op::DeletePrefix {
-            ks: KS_STREAMS,
-            prefix: format!("{}/", s.uid).into_bytes(),
-        });
-    }
+    // The table's streams outlive it, disabled, for 24 hours.
+    let dead = crate::streams::retire(db, &meta, last_seq);
+    ops.extend(dead.iter().map(crate::streams::DeadStream::put_op));
     db.store.write(ops).await?;
+    db.dead_streams
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(dead);
     Ok(json!({ "TableDescription": desc }))
 }
 
