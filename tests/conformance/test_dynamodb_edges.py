@@ -424,3 +424,45 @@ def test_responses_over_4kb_are_compressed_when_the_client_accepts_it(ddb, table
 def test_accept_encoding_is_read_as_dynamodb_reads_it(ddb, table_s, accept, want):
     ddb.put_item(TableName=table_s, Item=avs({"pk": "q", "x": "y" * 4096}))
     assert _get_raw(ddb, table_s, "q", accept)[0] == want
+
+
+# ------------------------------------------------------------------ item collection size limit
+
+
+def test_item_collections_of_tables_with_local_indexes_are_limited(serval_factory):
+    """DynamoDB limits an item collection (a partition key value's items plus their LSI entries)
+    to 10 GB on tables with local secondary indexes; a server started with a small limit shows it."""
+    server = serval_factory(extra_args=["--dynamodb-item-collection-limit", "20000"])
+    ddb = server.client("dynamodb")
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    defs = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "l")]
+    ddb.create_table(TableName="lsi", BillingMode="PAY_PER_REQUEST", KeySchema=keys, AttributeDefinitions=defs,
+                     LocalSecondaryIndexes=[{"IndexName": "by_l", "KeySchema": [keys[0], {"AttributeName": "l",
+                                                                                       "KeyType": "RANGE"}],
+                                             "Projection": {"ProjectionType": "ALL"}}])
+    ddb.create_table(TableName="plain", BillingMode="PAY_PER_REQUEST", KeySchema=keys, AttributeDefinitions=defs[:2])
+    blob = "x" * 3000
+    resp = ddb.put_item(TableName="lsi", Item=avs({"pk": "a", "sk": "0", "l": "l", "v": blob}),
+                        ReturnItemCollectionMetrics="SIZE")
+    assert resp["ItemCollectionMetrics"] == {"ItemCollectionKey": avs({"pk": "a"}),
+                                             "SizeEstimateRangeGB": [0.0, 1.0]}
+    refused = None
+    for i in range(1, 10):
+        try:
+            ddb.put_item(TableName="lsi", Item=avs({"pk": "a", "sk": str(i), "l": "l", "v": blob}))
+        except ddb.exceptions.ItemCollectionSizeLimitExceededException as e:
+            refused = e.response
+            break
+    assert refused is not None and refused["Error"]["Message"] == "Collection size exceeded."
+    # other partitions, deletes and tables without local indexes are not affected
+    ddb.put_item(TableName="lsi", Item=avs({"pk": "b", "sk": "0", "l": "l", "v": blob}))
+    ddb.delete_item(TableName="lsi", Key=avs({"pk": "a", "sk": "0"}))
+    ddb.put_item(TableName="lsi", Item=avs({"pk": "a", "sk": "new", "l": "l", "v": blob}))
+    for i in range(10):
+        ddb.put_item(TableName="plain", Item=avs({"pk": "a", "sk": str(i), "v": blob}))
+    # in a transaction the item's reason says so
+    with pytest.raises(ddb.exceptions.TransactionCanceledException) as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "plain", "Item": avs({"pk": "t", "sk": "t"})}},
+            {"Put": {"TableName": "lsi", "Item": avs({"pk": "a", "sk": "more", "l": "l", "v": blob * 2})}}])
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["None", "ItemCollectionSizeLimitExceeded"]

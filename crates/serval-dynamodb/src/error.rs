@@ -48,6 +48,15 @@ pub fn condition_failed() -> AwsError {
     )
 }
 
+/// ItemCollectionSizeLimitExceededException: an item collection of a table
+/// with local secondary indexes would pass its size limit (10 GB).
+pub fn collection_too_large() -> AwsError {
+    err(
+        "ItemCollectionSizeLimitExceededException",
+        "Collection size exceeded.",
+    )
+}
+
 /// InternalServerError for what should not happen.
 pub fn internal(message: impl Into<String>) -> AwsError {
     let mut e = err("InternalServerError", message);

@@ -51,6 +51,9 @@ pub struct DynamoConfig {
     pub ttl_interval: Duration,
     /// Whether provisioned tables throttle past their throughput.
     pub enforce_throughput: bool,
+    /// Largest item collection (items sharing a partition key value, with
+    /// their local index entries) of a table with local secondary indexes.
+    pub item_collection_limit: u64,
 }
 
 impl Default for DynamoConfig {
@@ -59,6 +62,7 @@ impl Default for DynamoConfig {
             port: 4566,
             ttl_interval: Duration::from_secs(5),
             enforce_throughput: false,
+            item_collection_limit: 10 << 30,
         }
     }
 }
@@ -212,6 +216,21 @@ impl DynamoDb {
             }
         };
         t.buckets.admit(read, rate, self.clock.now_millis())
+    }
+
+    /// The size of `pk`'s item collection once its item is `new`, refused
+    /// past the limit (0 for tables without local secondary indexes).
+    pub(crate) fn check_collection(
+        &self,
+        st: &TableState,
+        pk: &table::PKey,
+        new: Option<&table::Stored>,
+    ) -> Result<u64> {
+        let size = st.collection_size_after(pk, new);
+        if size > self.config.item_collection_limit && size > st.collection_size(pk) {
+            return Err(error::collection_too_large());
+        }
+        Ok(size)
     }
 
     /// Charges consumed capacity to the table's bucket (when enforcing).

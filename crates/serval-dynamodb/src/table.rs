@@ -185,7 +185,14 @@ pub struct TableState {
     pub status: Status,
     /// Last stream sequence number handed out.
     pub stream_seq: u64,
+    /// Bytes of each item collection (the items sharing a partition key
+    /// value, with their local index entries); kept only for tables with
+    /// local secondary indexes, where DynamoDB limits it.
+    pub collections: HashMap<KeyPart, u64>,
 }
+
+/// What DynamoDB adds to each index entry's size.
+const INDEX_ENTRY_OVERHEAD: u64 = 100;
 
 /// The index entry of an item, when the item has the index's key
 /// attributes with the right types, not empty and within the key size
@@ -219,11 +226,58 @@ impl TableState {
             indexes,
             status: Status::Active,
             stream_seq: 0,
+            collections: HashMap::new(),
         }
+    }
+
+    /// What an item adds to its item collection: itself and its entries in
+    /// the local secondary indexes (as projected: approximated by the item).
+    fn collection_share(&self, pk: &PKey, item: &Stored) -> u64 {
+        let entries = self
+            .meta
+            .indexes
+            .iter()
+            .filter(|ix| !ix.global && index_key(ix, pk, &item.item).is_some())
+            .count() as u64;
+        item.size as u64 * (1 + entries) + INDEX_ENTRY_OVERHEAD * entries
+    }
+
+    /// Whether the table has local secondary indexes (and so a limit on
+    /// item collection sizes).
+    pub fn has_local_indexes(&self) -> bool {
+        self.meta.indexes.iter().any(|ix| !ix.global)
+    }
+
+    /// The size of the item collection of `pk` after replacing its item
+    /// with `new` (tables without local indexes have no limit: 0).
+    pub fn collection_size_after(&self, pk: &PKey, new: Option<&Stored>) -> u64 {
+        if !self.has_local_indexes() {
+            return 0;
+        }
+        let now = self.collections.get(&pk.hash).copied().unwrap_or(0);
+        let old = self
+            .items
+            .get(pk)
+            .map_or(0, |o| self.collection_share(pk, o));
+        let new = new.map_or(0, |n| self.collection_share(pk, n));
+        (now + new).saturating_sub(old)
+    }
+
+    /// The current size of the item collection of `pk`.
+    pub fn collection_size(&self, pk: &PKey) -> u64 {
+        self.collections.get(&pk.hash).copied().unwrap_or(0)
     }
 
     /// Replaces (or with `None`, removes) the item at `pk`; returns the old one.
     pub fn set(&mut self, pk: PKey, new: Option<Arc<Stored>>) -> Option<Arc<Stored>> {
+        if self.has_local_indexes() {
+            let size = self.collection_size_after(&pk, new.as_deref());
+            if size == 0 {
+                self.collections.remove(&pk.hash);
+            } else {
+                self.collections.insert(pk.hash.clone(), size);
+            }
+        }
         let old = match &new {
             Some(item) => self.items.insert(pk.clone(), item.clone()),
             None => self.items.remove(&pk),

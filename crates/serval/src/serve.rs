@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// (ProvisionedThroughputExceededException), to exercise retry logic.
     #[arg(long, env = "SERVAL_DYNAMODB_ENFORCE_THROUGHPUT")]
     dynamodb_enforce_throughput: bool,
+    /// Largest item collection, in bytes, of a DynamoDB table with local secondary indexes
+    /// (ItemCollectionSizeLimitExceededException past it); DynamoDB's limit is 10 GB.
+    #[arg(long, default_value_t = 10 << 30, env = "SERVAL_DYNAMODB_ITEM_COLLECTION_LIMIT")]
+    dynamodb_item_collection_limit: u64,
     #[command(flatten)]
     isolation: IsolationArgs,
 }
@@ -178,6 +182,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             port: addr.port(),
             ttl_interval: Duration::from_millis(args.dynamodb_ttl_interval_ms.max(10)),
             enforce_throughput: args.dynamodb_enforce_throughput,
+            item_collection_limit: args.dynamodb_item_collection_limit,
         },
     )
     .map_err(|e| anyhow::anyhow!("starting dynamodb: {e}"))?;

@@ -175,6 +175,11 @@ pub async fn batch_write(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     let mut consumed = Vec::new();
     for (t, writes) in plan {
         let mut st = t.write();
+        for (pk, w) in writes.iter().filter(|_| st.has_local_indexes()) {
+            if let Write::Put(item) = w {
+                db.check_collection(&st, pk, Some(&Stored::new(item.clone())))?;
+            }
+        }
         let mut ops = Vec::new();
         let mut c = Consumed::write(&st.meta.name, 0.0);
         for (pk, w) in writes {

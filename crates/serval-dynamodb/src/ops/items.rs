@@ -263,6 +263,7 @@ fn push_collection_metrics(
     body: &Body,
     meta: &TableMeta,
     pk: &PKey,
+    collection: u64,
     comma: bool,
 ) {
     if str_of(body, "ReturnItemCollectionMetrics") != Some("SIZE")
@@ -277,7 +278,11 @@ fn push_collection_metrics(
     key.insert(meta.keys.hash.name.clone(), pk.hash.to_value());
     out.push_str("\"ItemCollectionMetrics\":{\"ItemCollectionKey\":");
     write_item(out, &key);
-    out.push_str(",\"SizeEstimateRangeGB\":[0.0,1.0]}");
+    let gb = (collection >> 30) as f64;
+    out.push_str(&format!(
+        ",\"SizeEstimateRangeGB\":[{gb:.1},{:.1}]}}",
+        gb + 1.0
+    ));
 }
 
 fn finish_write(
@@ -286,6 +291,7 @@ fn finish_write(
     pk: &PKey,
     attributes: Option<&Item>,
     consumed: &Consumed,
+    collection: u64,
 ) -> Vec<u8> {
     let mut out = String::with_capacity(64);
     out.push('{');
@@ -296,7 +302,7 @@ fn finish_write(
         comma = true;
     }
     let comma = push_capacity(&mut out, body, consumed, comma);
-    push_collection_metrics(&mut out, body, meta, pk, comma);
+    push_collection_metrics(&mut out, body, meta, pk, collection, comma);
     out.push('}');
     out.into_bytes()
 }
@@ -347,7 +353,8 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
         } else {
             None
         };
-        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
+        let collection = db.check_collection(&st, &pk, Some(&item))?;
+        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed, collection);
         let (old, ops) = stage(db, &mut st, &pk, Some(item), None);
         (reply, consumed, db.store.submit(ops)?, old)
     };
@@ -433,7 +440,8 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         } else {
             None
         };
-        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed);
+        let collection = st.collection_size_after(&pk, None);
+        let reply = finish_write(body, &st.meta, &pk, attrs, &consumed, collection);
         let pending = match current {
             Some(_) => {
                 let (_old, ops) = stage(db, &mut st, &pk, None, None);
@@ -500,7 +508,10 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
         let (new, _) = updated_item(&st.meta, &exprs, &key, old)?;
         let Some(new) = new else {
             let consumed = write_capacity(&st.meta, None, Some(&key));
-            return Ok(finish_write(body, &st.meta, &pk, None, &consumed));
+            let collection = st.collection_size(&pk);
+            return Ok(finish_write(
+                body, &st.meta, &pk, None, &consumed, collection,
+            ));
         };
         check_item(&st.meta, &new)?;
         let consumed = write_capacity(&st.meta, old, Some(&new));
@@ -511,8 +522,10 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             "UPDATED_NEW" => Some(exprs.updated_part(&new)).filter(|m| !m.is_empty()),
             _ => None,
         };
-        let reply = finish_write(body, &st.meta, &pk, attrs.as_ref(), &consumed);
-        let (old, ops) = stage(db, &mut st, &pk, Some(Stored::new(new)), None);
+        let new = Stored::new(new);
+        let collection = db.check_collection(&st, &pk, Some(&new))?;
+        let reply = finish_write(body, &st.meta, &pk, attrs.as_ref(), &consumed, collection);
+        let (old, ops) = stage(db, &mut st, &pk, Some(new), None);
         (reply, consumed, db.store.submit(ops)?, old)
     };
     drop(old);

@@ -344,6 +344,13 @@ fn transact_locked(
                 }
             },
         };
+        let outcome = outcome.and_then(|r| match &r {
+            Some(Some(new)) if st.has_local_indexes() => db
+                .check_collection(st, &step.pk, Some(&Stored::new(new.clone())))
+                .map(|_| r)
+                .map_err(|e| ("ItemCollectionSizeLimitExceeded".into(), e.message, false)),
+            _ => Ok(r),
+        });
         match outcome {
             Ok(r) => {
                 reasons.push(json!({ "Code": "None" }));
