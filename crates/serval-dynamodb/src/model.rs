@@ -21,28 +21,69 @@ impl KeyAttr {
     }
 }
 
-/// A key schema: hash and optional range attribute.
+/// A key schema: hash and optional range attribute. Global secondary
+/// indexes may have multi-attribute keys: up to 4 HASH and 4 RANGE
+/// attributes, the first of each in `hash`/`range` and the others, in
+/// KeySchema order, in `more_hash`/`more_range`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySchema {
     /// Partition key.
     pub hash: KeyAttr,
     /// Sort key.
     pub range: Option<KeyAttr>,
+    /// Further partition key attributes (multi-attribute GSI keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_hash: Vec<KeyAttr>,
+    /// Further sort key attributes (multi-attribute GSI keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_range: Vec<KeyAttr>,
 }
 
 impl KeySchema {
+    /// A single-attribute schema.
+    pub fn simple(hash: KeyAttr, range: Option<KeyAttr>) -> Self {
+        KeySchema {
+            hash,
+            range,
+            more_hash: Vec::new(),
+            more_range: Vec::new(),
+        }
+    }
+
+    /// The HASH attributes in KeySchema order.
+    pub fn hash_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash).chain(self.more_hash.iter())
+    }
+
+    /// The RANGE attributes in KeySchema order.
+    pub fn range_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.range.iter().chain(self.more_range.iter())
+    }
+
+    /// Every key attribute, HASH first.
+    pub fn attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        self.hash_attrs().chain(self.range_attrs())
+    }
+
+    /// Whether a key has more than one HASH or RANGE attribute.
+    pub fn is_multi(&self) -> bool {
+        !self.more_hash.is_empty() || !self.more_range.is_empty()
+    }
+
     /// As `KeySchema` JSON.
     pub fn to_json(&self) -> Json {
-        let mut v = vec![json!({"AttributeName": self.hash.name, "KeyType": "HASH"})];
-        if let Some(r) = &self.range {
-            v.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
-        }
-        Json::Array(v)
+        let hash = self
+            .hash_attrs()
+            .map(|a| json!({"AttributeName": a.name, "KeyType": "HASH"}));
+        let range = self
+            .range_attrs()
+            .map(|a| json!({"AttributeName": a.name, "KeyType": "RANGE"}));
+        Json::Array(hash.chain(range).collect())
     }
 
     /// Whether `name` is one of the key attributes.
     pub fn has(&self, name: &str) -> bool {
-        self.hash.name == name || self.range.as_ref().is_some_and(|r| r.name == name)
+        self.attrs().any(|a| a.name == name)
     }
 }
 

@@ -19,6 +19,9 @@ pub enum KeyPart {
     N(Num),
     /// Binary key.
     B(Vec<u8>),
+    /// A multi-attribute key (GSIs): the attributes' values in KeySchema
+    /// order, compared one after another.
+    Tuple(Vec<KeyPart>),
 }
 
 impl KeyPart {
@@ -32,13 +35,32 @@ impl KeyPart {
         }
     }
 
-    /// Back to an attribute value.
+    /// Back to an attribute value (a tuple as a list).
     pub fn to_value(&self) -> Value {
         match self {
             KeyPart::S(s) => Value::S(s.clone()),
             KeyPart::N(n) => Value::N(n.clone()),
             KeyPart::B(b) => Value::B(b.clone()),
+            KeyPart::Tuple(parts) => Value::L(parts.iter().map(KeyPart::to_value).collect()),
         }
+    }
+
+    /// The key of the attributes `attrs` of `item` (a tuple when there are
+    /// several), if it has them all with scalar values.
+    pub fn of_attrs<'a>(
+        mut attrs: impl Iterator<Item = &'a crate::model::KeyAttr>,
+        item: &Item,
+    ) -> Option<KeyPart> {
+        let first = KeyPart::of(item.get(&attrs.next()?.name)?)?;
+        let mut rest = attrs.peekable();
+        if rest.peek().is_none() {
+            return Some(first);
+        }
+        let mut parts = vec![first];
+        for a in rest {
+            parts.push(KeyPart::of(item.get(&a.name)?)?);
+        }
+        Some(KeyPart::Tuple(parts))
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -46,6 +68,14 @@ impl KeyPart {
             KeyPart::S(s) => (b's', s.as_bytes()),
             KeyPart::N(n) => (b'n', n.as_str().as_bytes()),
             KeyPart::B(b) => (b'b', b.as_slice()),
+            KeyPart::Tuple(parts) => {
+                out.push(b't');
+                out.extend_from_slice(&(parts.len() as u32).to_be_bytes());
+                for p in parts {
+                    p.encode(out);
+                }
+                return;
+            }
         };
         out.push(tag);
         out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
@@ -58,6 +88,7 @@ impl KeyPart {
             KeyPart::S(s) => s.len(),
             KeyPart::N(n) => n.size(),
             KeyPart::B(b) => b.len(),
+            KeyPart::Tuple(parts) => parts.iter().map(KeyPart::size).sum(),
         }
     }
 }
@@ -75,9 +106,9 @@ impl PKey {
     /// The key of `item` under `schema`, if the item has its key attributes
     /// with scalar values.
     pub fn of_item(schema: &KeySchema, item: &Item) -> Option<PKey> {
-        let hash = KeyPart::of(item.get(&schema.hash.name)?)?;
+        let hash = KeyPart::of_attrs(schema.hash_attrs(), item)?;
         let range = match &schema.range {
-            Some(r) => Some(KeyPart::of(item.get(&r.name)?)?),
+            Some(_) => Some(KeyPart::of_attrs(schema.range_attrs(), item)?),
             None => None,
         };
         Some(PKey { hash, range })
@@ -199,16 +230,35 @@ const INDEX_ENTRY_OVERHEAD: u64 = 100;
 /// limits (items written before an index existed may not: the backfill
 /// leaves them out, as DynamoDB does).
 fn index_key(ix: &Index, pk: &PKey, item: &Item) -> Option<IndexKey> {
-    let part = |attr: &crate::model::KeyAttr, limit: usize| {
+    let part = |attr: &crate::model::KeyAttr| {
         let v = item.get(&attr.name).filter(|v| attr.type_matches(v))?;
-        KeyPart::of(v).filter(|k| k.size() > 0 && k.size() <= limit)
+        KeyPart::of(v).filter(|k| k.size() > 0)
     };
-    let hash = part(&ix.keys.hash, 2048)?;
+    let parts = |attrs: &mut dyn Iterator<Item = &crate::model::KeyAttr>| {
+        attrs.map(part).collect::<Option<Vec<KeyPart>>>()
+    };
+    let hash = parts(&mut ix.keys.hash_attrs())?;
+    if hash.iter().any(|h| h.size() > 2048) {
+        return None;
+    }
     let range = match &ix.keys.range {
-        Some(r) => Some(part(r, 1024)?),
+        Some(_) => {
+            let r = parts(&mut ix.keys.range_attrs())?;
+            if r.iter().map(KeyPart::size).sum::<usize>() > 1024 {
+                return None;
+            }
+            Some(r)
+        }
         None => None,
     };
-    Some((hash, range, pk.clone()))
+    let join = |mut v: Vec<KeyPart>| {
+        if v.len() == 1 {
+            v.pop()
+        } else {
+            Some(KeyPart::Tuple(v))
+        }
+    };
+    Some((join(hash)?, range.and_then(join), pk.clone()))
 }
 
 impl TableState {

@@ -15,6 +15,37 @@ pub struct KeySchema<'a> {
     pub hash: (&'a str, &'a str),
     /// Sort key name and type, if any.
     pub range: Option<(&'a str, &'a str)>,
+    /// Further partition key attributes (multi-attribute GSI keys).
+    pub more_hash: &'a [crate::model::KeyAttr],
+    /// Further sort key attributes (multi-attribute GSI keys).
+    pub more_range: &'a [crate::model::KeyAttr],
+}
+
+impl KeySchema<'_> {
+    fn is_multi(&self) -> bool {
+        !self.more_hash.is_empty() || !self.more_range.is_empty()
+    }
+
+    fn hash_attrs(&self) -> Vec<(&str, &str)> {
+        std::iter::once(self.hash)
+            .chain(
+                self.more_hash
+                    .iter()
+                    .map(|a| (a.name.as_str(), a.ty.as_str())),
+            )
+            .collect()
+    }
+
+    fn range_attrs(&self) -> Vec<(&str, &str)> {
+        self.range
+            .into_iter()
+            .chain(
+                self.more_range
+                    .iter()
+                    .map(|a| (a.name.as_str(), a.ty.as_str())),
+            )
+            .collect()
+    }
 }
 
 /// The condition on the sort key.
@@ -66,21 +97,40 @@ pub struct KeyCondition {
     pub hash_name: String,
     /// The partition key value to read.
     pub hash: Value,
-    /// Sort key name and its condition, if any.
+    /// Sort key name and its condition, if any (with a multi-attribute
+    /// sort key: the last attribute the condition names).
     pub range: Option<(String, RangeCond)>,
+    /// The further partition key attributes' values, in KeySchema order.
+    pub more_hash: Vec<(String, Value)>,
+    /// Equalities on the sort key attributes before `range`'s.
+    pub range_eqs: Vec<(String, Value)>,
 }
 
 impl KeyCondition {
     /// Whether an item's key satisfies the condition.
     pub fn matches(&self, item: &Item) -> bool {
-        let hash_ok = item
-            .get(&self.hash_name)
-            .is_some_and(|v| v.equals(&self.hash));
-        hash_ok
+        let eq = |name: &String, want: &Value| item.get(name).is_some_and(|v| v.equals(want));
+        eq(&self.hash_name, &self.hash)
+            && self.more_hash.iter().all(|(n, v)| eq(n, v))
+            && self.range_matches(item)
+    }
+
+    /// Whether an item satisfies the sort key part of the condition.
+    pub fn range_matches(&self, item: &Item) -> bool {
+        self.range_eqs
+            .iter()
+            .all(|(n, want)| item.get(n).is_some_and(|v| v.equals(want)))
             && match &self.range {
                 None => true,
                 Some((name, c)) => item.get(name).is_some_and(|v| c.matches(v)),
             }
+    }
+
+    /// The partition key values in KeySchema order.
+    pub fn hash_values(&self) -> Vec<&Value> {
+        std::iter::once(&self.hash)
+            .chain(self.more_hash.iter().map(|(_, v)| v))
+            .collect()
     }
 }
 
@@ -245,6 +295,9 @@ pub(crate) fn match_schema(
     preds: Vec<KeyPred>,
     schema: &KeySchema<'_>,
 ) -> Result<KeyCondition, String> {
+    if schema.is_multi() {
+        return match_multi(preds, schema);
+    }
     if preds.is_empty() || preds.len() > 2 {
         return Err("Conditions can be of length 1 or 2 only".into());
     }
@@ -276,26 +329,134 @@ pub(crate) fn match_schema(
     let mut hash = None;
     let mut range = None;
     for p in preds {
-        let mut vals = p.values.into_iter();
-        let first = vals.next().unwrap_or(Value::Null);
         if p.attr == schema.hash.0 {
-            hash = Some(first);
+            hash = p.values.into_iter().next();
             continue;
         }
-        let c = match p.op {
-            "EQ" => RangeCond::Eq(first),
-            "LT" => RangeCond::Lt(first),
-            "LE" => RangeCond::Le(first),
-            "GT" => RangeCond::Gt(first),
-            "GE" => RangeCond::Ge(first),
-            "BEGINS_WITH" => RangeCond::BeginsWith(first),
-            _ => RangeCond::Between(first, vals.next().unwrap_or(Value::Null)),
-        };
-        range = Some((p.attr, c));
+        range = Some((p.attr.clone(), range_cond(p)));
     }
     Ok(KeyCondition {
         hash_name: schema.hash.0.to_string(),
         hash: hash.unwrap_or(Value::Null),
         range,
+        more_hash: Vec::new(),
+        range_eqs: Vec::new(),
+    })
+}
+
+fn range_cond(p: KeyPred) -> RangeCond {
+    let mut vals = p.values.into_iter();
+    let first = vals.next().unwrap_or(Value::Null);
+    match p.op {
+        "EQ" => RangeCond::Eq(first),
+        "LT" => RangeCond::Lt(first),
+        "LE" => RangeCond::Le(first),
+        "GT" => RangeCond::Gt(first),
+        "GE" => RangeCond::Ge(first),
+        "BEGINS_WITH" => RangeCond::BeginsWith(first),
+        _ => RangeCond::Between(first, vals.next().unwrap_or(Value::Null)),
+    }
+}
+
+/// Matches predicates against a multi-attribute (GSI) key: an equality on
+/// every HASH attribute, and conditions on a leading run of the RANGE
+/// attributes, all equalities but the last.
+fn match_multi(mut preds: Vec<KeyPred>, schema: &KeySchema<'_>) -> Result<KeyCondition, String> {
+    let hashes = schema.hash_attrs();
+    let ranges = schema.range_attrs();
+    if preds.is_empty() {
+        return Err("Conditions can be of length 1 or 2 only".into());
+    }
+    let key_count = hashes.len() + ranges.len();
+    if preds.len() > key_count {
+        return Err(format!(
+            "The number of query conditions ({}) exceeds the number of key attributes defined in the schema ({key_count})",
+            preds.len()
+        ));
+    }
+    let key_type = |attr: &str| {
+        hashes
+            .iter()
+            .chain(ranges.iter())
+            .find(|(n, _)| *n == attr)
+            .map(|(_, t)| *t)
+    };
+    for p in &preds {
+        let Some(ty) = key_type(&p.attr) else {
+            return Err("Query key condition not supported".into());
+        };
+        if matches!(
+            p.op,
+            "NULL" | "NOT_NULL" | "NE" | "CONTAINS" | "NOT_CONTAINS" | "IN"
+        ) {
+            return Err("Attempted conditional constraint is not an indexable operation".into());
+        }
+        if p.values.iter().any(|v| v.type_name() != ty) {
+            return Err("One or more parameter values were invalid: Condition parameter type does not match schema type".into());
+        }
+    }
+    let find = |preds: &[KeyPred], name: &str| preds.iter().position(|p| p.attr == name);
+    let bad_hash: Vec<&str> = hashes
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| find(&preds, n).is_none_or(|i| preds[i].op != "EQ"))
+        .collect();
+    if !bad_hash.is_empty() {
+        if hashes.len() == 1 {
+            return Err(match find(&preds, bad_hash[0]) {
+                None => format!("Query condition missed key schema element: {}", bad_hash[0]),
+                Some(_) => "Query key condition not supported".into(),
+            });
+        }
+        return Err(format!(
+            "HASH key attributes {} must have equality conditions specified in the query",
+            bad_hash.join(", ")
+        ));
+    }
+    for (later, (name, _)) in ranges.iter().enumerate().skip(1) {
+        if find(&preds, name).is_none() {
+            continue;
+        }
+        let prior = ranges[..later]
+            .iter()
+            .map(|(n, _)| *n)
+            .find(|n| find(&preds, n).is_none_or(|i| preds[i].op != "EQ"));
+        if let Some(prior) = prior {
+            return Err(format!(
+                "RANGE key attributes {prior} must have equality conditions specified in the query because a condition is present on key attribute {name}"
+            ));
+        }
+    }
+    let mut take = |name: &str| {
+        let i = find(&preds, name)?;
+        Some(preds.swap_remove(i))
+    };
+    let mut hash_values = hashes.iter().map(|(n, _)| {
+        (
+            n.to_string(),
+            take(n)
+                .and_then(|p| p.values.into_iter().next())
+                .unwrap_or(Value::Null),
+        )
+    });
+    let (hash_name, hash) = hash_values
+        .next()
+        .unwrap_or_else(|| (String::new(), Value::Null));
+    let more_hash: Vec<(String, Value)> = hash_values.collect();
+    let mut named: Vec<(String, KeyPred)> = ranges
+        .iter()
+        .filter_map(|(n, _)| take(n).map(|p| (n.to_string(), p)))
+        .collect();
+    let range = named.pop().map(|(n, p)| (n, range_cond(p)));
+    let range_eqs = named
+        .into_iter()
+        .map(|(n, p)| (n, p.values.into_iter().next().unwrap_or(Value::Null)))
+        .collect();
+    Ok(KeyCondition {
+        hash_name,
+        hash,
+        range,
+        more_hash,
+        range_eqs,
     })
 }

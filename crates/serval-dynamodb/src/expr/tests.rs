@@ -197,10 +197,14 @@ fn key_conditions_follow_the_schema() {
     let range = KeySchema {
         hash: ("a", "S"),
         range: Some(("b", "S")),
+        more_hash: &[],
+        more_range: &[],
     };
     let hash_only = KeySchema {
         hash: ("a", "S"),
         range: None,
+        more_hash: &[],
+        more_range: &[],
     };
     let k = |e: &str, schema: &KeySchema<'_>| parse_key_condition(e, &a, schema);
     let ok = k("a = :a AND b BETWEEN :a AND :b", &range).unwrap_or_else(|e| panic!("{e}"));
@@ -570,6 +574,8 @@ fn legacy_parameters_convert() {
     let schema = KeySchema {
         hash: ("a", "N"),
         range: None,
+        more_hash: &[],
+        more_range: &[],
     };
     let k = legacy::key_conditions(&[("a".into(), c("EQ", vec![n("3")]))], &schema)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -716,6 +722,8 @@ fn exercise(text: &str, a: &Attrs) {
     let schema = KeySchema {
         hash: ("a", "N"),
         range: Some(("b", "S")),
+        more_hash: &[],
+        more_range: &[],
     };
     let _ = parse_key_condition(text, a, &schema);
     if let Ok(u) = parse_update(text, a) {

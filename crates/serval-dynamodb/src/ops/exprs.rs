@@ -281,6 +281,8 @@ impl Prepared {
             let schema = keys.map(|k| expr::KeySchema {
                 hash: (k.hash.name.as_str(), k.hash.ty.as_str()),
                 range: k.range.as_ref().map(|r| (r.name.as_str(), r.ty.as_str())),
+                more_hash: &k.more_hash,
+                more_range: &k.more_range,
             });
             if let Some(schema) = &schema {
                 if let Some(t) = text(body, "KeyConditionExpression") {

@@ -83,7 +83,8 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
         }
     }
     for ix in &meta.indexes {
-        for attr in std::iter::once(&ix.keys.hash).chain(ix.keys.range.iter()) {
+        let mut range_size = 0;
+        for attr in ix.keys.attrs() {
             if meta.keys.has(&attr.name) {
                 continue;
             }
@@ -105,12 +106,15 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
                         attr.name
                     )));
                 }
-                let is_hash = std::ptr::eq(attr, &ix.keys.hash);
+                let is_hash = ix.keys.hash_attrs().any(|h| std::ptr::eq(h, attr));
                 let size = KeyPart::of(v).map(|k| k.size()).unwrap_or(0);
                 if is_hash && size > 2048 {
                     return Err(invalid(format!("Size of hashkey has exceeded the maximum size limit of 2048 bytes. IndexName: {}, IndexKey: {}", ix.name, attr.name)));
                 }
-                if !is_hash && size > 1024 {
+                if !is_hash {
+                    range_size += size;
+                }
+                if !is_hash && range_size > 1024 {
                     return Err(invalid(format!("Aggregated size of all range keys has exceeded the size limit of 1024 bytes. IndexName: {}, IndexKey: {}", ix.name, attr.name)));
                 }
             }

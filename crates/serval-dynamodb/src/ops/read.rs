@@ -3,7 +3,6 @@
 //! Select (including COUNT) and parallel scan segments.
 
 use crate::error::{self, Result};
-use crate::expr::KeyCondition;
 use crate::model::{Index, KeySchema, TableMeta};
 use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
@@ -75,7 +74,7 @@ impl Source<'_> {
         let schemas = std::iter::once(&self.meta.keys).chain(self.index.map(|i| &i.keys));
         let mut names: Vec<&str> = Vec::new();
         for ks in schemas {
-            for attr in std::iter::once(&ks.hash).chain(ks.range.iter()) {
+            for attr in ks.attrs() {
                 let v = esk.get(&attr.name).ok_or_else(mismatch)?;
                 if !attr.type_matches(v) {
                     return Err(mismatch());
@@ -215,6 +214,7 @@ fn segment_of(pk: &PKey, total: u64) -> u64 {
         KeyPart::S(s) => s.as_bytes().to_vec(),
         KeyPart::N(n) => n.as_str().as_bytes().to_vec(),
         KeyPart::B(b) => b.clone(),
+        KeyPart::Tuple(parts) => format!("{parts:?}").into_bytes(),
     };
     for b in bytes {
         h ^= u64::from(b);
@@ -363,19 +363,28 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         Some(src.keys()),
     )?;
     src.check_projected(&exprs)?;
-    let Some(KeyCondition { hash, range, .. }) = exprs.key.clone() else {
+    let Some(kc) = exprs.key.clone() else {
         return Err(error::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
         ));
     };
-    let hash = KeyPart::of(&hash)
-        .ok_or_else(|| error::validation("Query condition missed key schema element"))?;
     let keys = src.keys().clone();
-    if keys.hash.ty != hash.to_value().type_name() {
-        return Err(error::validation(
+    let mismatch = || {
+        error::validation(
             "One or more parameter values were invalid: Condition parameter type does not match schema type",
-        ));
+        )
+    };
+    let mut hash_parts = Vec::new();
+    for (attr, v) in keys.hash_attrs().zip(kc.hash_values()) {
+        if !attr.type_matches(v) {
+            return Err(mismatch());
+        }
+        hash_parts.push(KeyPart::of(v).ok_or_else(mismatch)?);
     }
+    let hash = match hash_parts.len() {
+        1 => hash_parts.pop().ok_or_else(mismatch)?,
+        _ => KeyPart::Tuple(hash_parts),
+    };
     let after = match &esk {
         Some(k) => Some(src.start_after(k)?),
         None => None,
@@ -391,10 +400,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
         None => None,
     };
     let outside = start_hash.is_some_and(|h| *h != hash)
-        || match (&range, start_range) {
-            (Some((_, cond)), Some(r)) => !cond.matches(&r.to_value()),
-            _ => false,
-        };
+        || (start_range.is_some() && esk.as_ref().is_some_and(|k| !kc.range_matches(k)));
     if outside {
         return Err(start_key_invalid(
             "The provided starting key is outside query boundaries based on provided conditions",
@@ -408,12 +414,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
             "The provided exclusive start key is invalid: ExclusiveStartKey: {shown}"
         )));
     }
-    let range_ok = |item: &Item| -> bool {
-        match &range {
-            Some((name, cond)) => item.get(name).is_some_and(|v| cond.matches(v)),
-            None => true,
-        }
-    };
+    let range_ok = |item: &Item| -> bool { kc.range_matches(item) };
     if let Some(k) = exprs.filter_attrs().into_iter().find(|a| keys.has(a)) {
         return Err(error::validation(format!(
             "Filter Expression can only contain non-primary key attributes: Primary key attribute: {k}"

@@ -17,11 +17,20 @@ fn invalid(msg: impl AsRef<str>) -> serval_core::AwsError {
     ))
 }
 
-/// Reads a `KeySchema` list against the attribute definitions.
-fn key_schema(list: &[Json], defs: &[KeyAttr], what: &str) -> Result<KeySchema> {
+/// Most HASH (and most RANGE) attributes of a multi-attribute GSI key.
+const MAX_MULTI_KEY_ATTRS: usize = 4;
+
+/// Reads a `KeySchema` list against the attribute definitions. `multi`:
+/// a global secondary index, whose key may have up to 4 HASH attributes
+/// followed by up to 4 RANGE attributes.
+fn key_schema(list: &[Json], defs: &[KeyAttr], multi: bool) -> Result<KeySchema> {
     let names: Vec<&str> = list
         .iter()
         .map(|k| k["AttributeName"].as_str().unwrap_or_default())
+        .collect();
+    let types: Vec<&str> = list
+        .iter()
+        .map(|k| k["KeyType"].as_str().unwrap_or_default())
         .collect();
     let def_names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
     if names.iter().any(|n| !def_names.contains(n)) {
@@ -31,38 +40,70 @@ fn key_schema(list: &[Json], defs: &[KeyAttr], what: &str) -> Result<KeySchema> 
             def_names.join(", ")
         )));
     }
-    if names.len() > 2 {
-        return Err(error::validation(format!(
-            "Invalid KeySchema: a KeySchema can have at most 2 elements, a HASH and a RANGE key{what}"
-        )));
-    }
-    if names.len() == 2 && names[0] == names[1] {
+    if !multi && names.len() > 2 {
         return Err(error::validation(
-            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+            "Invalid KeySchema: a KeySchema can have at most 2 elements, a HASH and a RANGE key",
         ));
     }
-    if list[0]["KeyType"].as_str() != Some("HASH") {
-        return Err(error::validation(format!(
-            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type{what}"
-        )));
+    if types.first() != Some(&"HASH") {
+        return Err(error::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
     }
-    if list.len() == 2 && list[1]["KeyType"].as_str() != Some("RANGE") {
-        return Err(error::validation(format!(
-            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type{what}"
-        )));
+    let hashes = types.iter().take_while(|t| **t == "HASH").count();
+    if multi {
+        if types[hashes..].contains(&"HASH") {
+            return Err(error::validation(
+                "Invalid KeySchema: HASH key attributes must precede RANGE key attributes",
+            ));
+        }
+        if hashes > MAX_MULTI_KEY_ATTRS {
+            return Err(error::validation(format!(
+                "Invalid KeySchema: a KeySchema can have at most {MAX_MULTI_KEY_ATTRS} HASH key attributes"
+            )));
+        }
+        if names.len() - hashes > MAX_MULTI_KEY_ATTRS {
+            return Err(error::validation(format!(
+                "Invalid KeySchema: a KeySchema can have at most {MAX_MULTI_KEY_ATTRS} RANGE key attributes"
+            )));
+        }
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(error::validation(format!(
+                    "Invalid KeySchema: Some KeySchema elements have the same name: {n}"
+                )));
+            }
+        }
+    } else {
+        if names.len() == 2 && names[0] == names[1] {
+            return Err(error::validation(
+                "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+            ));
+        }
+        if types.len() == 2 && types[1] != "RANGE" {
+            return Err(error::validation(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+            ));
+        }
     }
-    let find = |n: &str| {
+    let find = |n: &&str| {
         defs.iter()
-            .find(|d| d.name == n)
+            .find(|d| d.name == *n)
             .cloned()
             .unwrap_or(KeyAttr {
                 name: n.to_string(),
                 ty: "S".into(),
             })
     };
+    let mut hash = names[..hashes].iter().map(find);
+    let mut range = names[hashes..].iter().map(find);
     Ok(KeySchema {
-        hash: find(names[0]),
-        range: names.get(1).map(|n| find(n)),
+        hash: hash
+            .next()
+            .ok_or_else(|| error::internal("empty key schema"))?,
+        range: range.next(),
+        more_hash: hash.collect(),
+        more_range: range.collect(),
     })
 }
 
@@ -171,7 +212,7 @@ fn parse_index(v: &Json, defs: &[KeyAttr], global: bool, billing: &str) -> Resul
             "1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: Member must not be null"
         ));
     }
-    let keys = key_schema(&list, defs, "")?;
+    let keys = key_schema(&list, defs, global)?;
     let projection = projection(&v["Projection"])?;
     let throughput = if global {
         if billing == "PAY_PER_REQUEST" {
@@ -337,7 +378,7 @@ pub async fn create_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
             "Invalid KeySchema: Some index key attribute have no definition",
         ));
     }
-    let keys = key_schema(&ks_list, &defs, "")?;
+    let keys = key_schema(&ks_list, &defs, false)?;
     let mut seen = std::collections::HashSet::new();
     for d in &defs {
         if !seen.insert(d.name.as_str()) {
@@ -400,7 +441,7 @@ pub async fn create_table(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> R
     }
     let used: Vec<&str> = std::iter::once(&keys)
         .chain(indexes.iter().map(|i| &i.keys))
-        .flat_map(|k| std::iter::once(&k.hash).chain(k.range.iter()))
+        .flat_map(|k| k.attrs())
         .map(|a| a.name.as_str())
         .collect();
     if defs.iter().any(|d| !used.contains(&d.name.as_str())) {
@@ -701,7 +742,7 @@ fn update_table_locked(
                         ix.name
                     )));
                 }
-                for a in std::iter::once(&ix.keys.hash).chain(ix.keys.range.iter()) {
+                for a in ix.keys.attrs() {
                     if !meta.attrs.iter().any(|x| x.name == a.name) {
                         meta.attrs.push(a.clone());
                     }
