@@ -4,12 +4,14 @@
 
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod invoke;
 pub mod time;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{AwsError, ErrorKind};
+pub use events::{Delivery, EventSink};
 pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
 
 /// The account used when the access key id is not a 12-digit number.

@@ -311,6 +311,18 @@ pub enum LambdaOp {
     DeleteFunctionUrlConfig(FunctionRef),
     /// ListFunctionUrlConfigs.
     ListFunctionUrlConfigs(FunctionRef, Page),
+    /// Put (true) or UpdateFunctionEventInvokeConfig.
+    PutEventInvokeConfig(
+        FunctionRef,
+        crate::ops::event_invoke::EventInvokeInput,
+        bool,
+    ),
+    /// GetFunctionEventInvokeConfig.
+    GetEventInvokeConfig(FunctionRef),
+    /// DeleteFunctionEventInvokeConfig.
+    DeleteEventInvokeConfig(FunctionRef),
+    /// ListFunctionEventInvokeConfigs.
+    ListEventInvokeConfigs(FunctionRef, Page),
 }
 
 fn body<T: DeserializeOwned + Default>(req: &Request) -> Result<T> {
@@ -469,6 +481,21 @@ pub fn parse(req: &Request) -> Result<LambdaOp> {
                 LambdaError::InvalidParameter("ReservedConcurrentExecutions is required".into())
             })?;
             LambdaOp::PutFunctionConcurrency(FunctionRef::parse(f)?, n)
+        }
+        (&Method::PUT, ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            LambdaOp::PutEventInvokeConfig(qualified(f, req)?, body(req)?, true)
+        }
+        (&Method::POST, ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            LambdaOp::PutEventInvokeConfig(qualified(f, req)?, body(req)?, false)
+        }
+        (&Method::GET, ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            LambdaOp::GetEventInvokeConfig(qualified(f, req)?)
+        }
+        (&Method::DELETE, ["2019-09-25", "functions", f, "event-invoke-config"]) => {
+            LambdaOp::DeleteEventInvokeConfig(qualified(f, req)?)
+        }
+        (&Method::GET, ["2019-09-25", "functions", f, "event-invoke-config", "list"]) => {
+            LambdaOp::ListEventInvokeConfigs(FunctionRef::parse(f)?, page(req)?)
         }
         (&Method::GET, ["2019-09-30", "functions", f, "concurrency"]) => {
             LambdaOp::GetFunctionConcurrency(FunctionRef::parse(f)?)

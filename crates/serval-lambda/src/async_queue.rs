@@ -178,18 +178,29 @@ fn backoff_ms(attempt: u32) -> u64 {
     1000u64.saturating_mul(1 << attempt.min(9)).min(300_000)
 }
 
+/// How an asynchronous invocation ended, for its destination record.
+enum Ending {
+    /// The function returned this.
+    Success(Bytes, String),
+    /// The function failed on every attempt: its error, the version that ran.
+    RetriesExhausted(Bytes, String, String),
+    /// The event got older than its maximum age before it could run.
+    EventAgeExceeded,
+}
+
 async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
     let fkey = crate::registry::FnKey {
         account: event.account.clone(),
         region: event.region.clone(),
         name: event.function.clone(),
     };
+    let cfg = crate::ops::event_invoke::effective(l, &fkey, event.qualifier.as_deref())
+        .unwrap_or_default();
+    let max_retries = cfg.max_retry_attempts.unwrap_or(MAX_RETRIES);
+    let max_age = cfg
+        .max_event_age_secs
+        .map_or(MAX_AGE_MS, |s| u64::from(s) * 1000);
     let now = l.clock.now_millis();
-    if now.saturating_sub(event.enqueued_at) > MAX_AGE_MS {
-        tracing::warn!(request_id = %event.request_id, "async event expired (maximum event age)");
-        l.queue.finish(key).await;
-        return;
-    }
     let target = match invoke::resolve(l, &fkey, event.qualifier.as_deref()) {
         Ok(t) => t,
         Err(_) => {
@@ -198,6 +209,12 @@ async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
             return;
         }
     };
+    if now.saturating_sub(event.enqueued_at) > max_age {
+        tracing::warn!(request_id = %event.request_id, "async event expired (maximum event age)");
+        conclude(l, &target, &event, &cfg, Ending::EventAgeExceeded).await;
+        l.queue.finish(key).await;
+        return;
+    }
     let payload = if event.payload.is_empty() {
         Bytes::from_static(b"{}")
     } else {
@@ -205,10 +222,17 @@ async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
     };
     match invoke::execute(l, &target, event.request_id.clone(), payload, None, false).await {
         Ok(exec) => match exec.outcome {
-            serval_sandbox::Outcome::Success(_) => l.queue.finish(key).await,
-            serval_sandbox::Outcome::Error { .. } => {
+            serval_sandbox::Outcome::Success(body) => {
                 event.attempt += 1;
-                if event.attempt > MAX_RETRIES {
+                let ending = Ending::Success(body, target.version.clone());
+                conclude(l, &target, &event, &cfg, ending).await;
+                l.queue.finish(key).await;
+            }
+            serval_sandbox::Outcome::Error { body, error_type } => {
+                event.attempt += 1;
+                if event.attempt > max_retries {
+                    let ending = Ending::RetriesExhausted(body, error_type, target.version.clone());
+                    conclude(l, &target, &event, &cfg, ending).await;
                     l.queue.finish(key).await;
                 } else {
                     event.not_before = l.clock.now_millis() + 60_000 * u64::from(event.attempt);
@@ -225,5 +249,121 @@ async fn run(l: &Lambda, key: Vec<u8>, mut event: AsyncEvent) {
             tracing::warn!(error = %e, request_id = %event.request_id, "async invocation dropped");
             l.queue.finish(key).await;
         }
+    }
+}
+
+/// The JSON of a payload, or the payload as a string when it is not JSON.
+fn json_or_string(b: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(b)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))
+}
+
+/// Lambda's destination record (version 1.0) for an ending.
+fn record(
+    target: &invoke::Target,
+    event: &AsyncEvent,
+    ending: &Ending,
+    now_ms: u64,
+) -> serde_json::Value {
+    use serde_json::json;
+    let condition = match ending {
+        Ending::Success(..) => "Success",
+        Ending::RetriesExhausted(..) => "RetriesExhausted",
+        Ending::EventAgeExceeded => "EventAgeExceeded",
+    };
+    let function_arn = match &event.qualifier {
+        Some(q) => format!("{}:{q}", target.key.arn()),
+        None => format!("{}:$LATEST", target.key.arn()),
+    };
+    let mut r = json!({
+        "version": "1.0",
+        "timestamp": serval_core::time::iso8601(now_ms),
+        "requestContext": {
+            "requestId": event.request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": event.attempt,
+        },
+        "requestPayload": json_or_string(event.payload.as_bytes()),
+    });
+    match ending {
+        Ending::Success(body, version) => {
+            r["responseContext"] = json!({"statusCode": 200, "executedVersion": version});
+            r["responsePayload"] = json_or_string(body);
+        }
+        Ending::RetriesExhausted(body, _, version) => {
+            r["responseContext"] = json!({
+                "statusCode": 200,
+                "executedVersion": version,
+                "functionError": "Unhandled",
+            });
+            r["responsePayload"] = json_or_string(body);
+        }
+        Ending::EventAgeExceeded => {}
+    }
+    r
+}
+
+/// Sends an ending to its destination and, for failures, to the
+/// function's dead-letter queue.
+async fn conclude(
+    l: &Lambda,
+    target: &invoke::Target,
+    event: &AsyncEvent,
+    cfg: &crate::model::EventInvokeConfig,
+    ending: Ending,
+) {
+    let Some(sink) = l.event_sink.get() else {
+        return;
+    };
+    let success = matches!(ending, Ending::Success(..));
+    let dest = if success {
+        &cfg.on_success
+    } else {
+        &cfg.on_failure
+    };
+    if let Some(arn) = dest {
+        let body = record(target, event, &ending, l.clock.now_millis()).to_string();
+        let mut d = serval_core::Delivery::new(arn.clone(), body);
+        d.source = "lambda".into();
+        d.detail_type = if success {
+            "Lambda Function Invocation Result - Success"
+        } else {
+            "Lambda Function Invocation Result - Failure"
+        }
+        .into();
+        d.resources = vec![target.invoked_arn.clone()];
+        if let Err(e) = sink.deliver(d).await {
+            tracing::warn!(destination = %arn, error = %e.message, "could not deliver an async invocation record");
+        }
+    }
+    if success {
+        return;
+    }
+    let Some(dlq) = target.record.dead_letter_target.clone() else {
+        return;
+    };
+    let (code, message) = match &ending {
+        Ending::RetriesExhausted(body, error_type, _) => {
+            let msg = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("errorMessage")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_else(|| error_type.clone());
+            ("200".to_string(), msg)
+        }
+        _ => ("200".to_string(), "Event age exceeded".to_string()),
+    };
+    let mut d = serval_core::Delivery::new(dlq.clone(), event.payload.clone());
+    d.attributes = vec![
+        ("RequestID".into(), "String", event.request_id.clone()),
+        ("ErrorCode".into(), "Number", code),
+        ("ErrorMessage".into(), "String", message),
+    ];
+    if let Err(e) = sink.deliver(d).await {
+        tracing::warn!(dlq = %dlq, error = %e.message, "could not deliver to the dead-letter queue");
     }
 }

@@ -63,6 +63,8 @@ pub struct Lambda {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) queue: async_queue::AsyncQueue,
     runtimes: Arc<Runtimes>,
+    /// Where destination records and dead letters go (set by the binary).
+    pub(crate) event_sink: std::sync::OnceLock<Arc<dyn serval_core::EventSink>>,
 }
 
 impl Lambda {
@@ -91,6 +93,7 @@ impl Lambda {
             workers,
             logs: Logs::new(store.clone()),
             queue: async_queue::AsyncQueue::new(store.clone()),
+            event_sink: std::sync::OnceLock::new(),
             config,
             store,
             clock: Arc::new(SystemClock),
@@ -121,6 +124,47 @@ impl Lambda {
         async_queue::start(&lambda);
         ops::concurrency::restore_provisioned(&lambda);
         Ok(lambda)
+    }
+
+    /// Sets where asynchronous invocations send their destination records
+    /// and dead letters (once).
+    pub fn set_event_sink(&self, sink: Arc<dyn serval_core::EventSink>) {
+        let _ = self.event_sink.set(sink);
+    }
+
+    /// Queues an asynchronous invocation of `function` (name or ARN, with
+    /// an optional qualifier) for another service, as Invoke with
+    /// InvocationType Event does.
+    pub async fn invoke_async(
+        &self,
+        account: &str,
+        region: &str,
+        function: &str,
+        payload: String,
+    ) -> std::result::Result<String, serval_core::AwsError> {
+        let fref = arn::FunctionRef::parse(function)?;
+        let key = FnKey {
+            account: account.to_string(),
+            region: region.to_string(),
+            name: fref.name.clone(),
+        };
+        invoke::resolve(self, &key, fref.qualifier.as_deref())?;
+        let request_id = serval_core::ids::uuid_v4();
+        self.queue
+            .enqueue(async_queue::AsyncEvent {
+                account: key.account,
+                region: key.region,
+                function: key.name,
+                qualifier: fref.qualifier,
+                payload,
+                request_id: request_id.clone(),
+                attempt: 0,
+                enqueued_at: self.clock.now_millis(),
+                not_before: 0,
+                throttles: 0,
+            })
+            .await?;
+        Ok(request_id)
     }
 
     /// Stops every environment and commits buffered logs.
@@ -254,6 +298,14 @@ impl Lambda {
                 concurrency::put_reserved(self, ctx, &f, n).await
             }
             LambdaOp::GetFunctionConcurrency(f) => concurrency::get_reserved(self, ctx, &f),
+            LambdaOp::PutEventInvokeConfig(f, input, replace) => {
+                ops::event_invoke::put(self, ctx, &f, input, replace).await
+            }
+            LambdaOp::GetEventInvokeConfig(f) => ops::event_invoke::get(self, ctx, &f),
+            LambdaOp::DeleteEventInvokeConfig(f) => ops::event_invoke::delete(self, ctx, &f).await,
+            LambdaOp::ListEventInvokeConfigs(f, page) => {
+                ops::event_invoke::list(self, ctx, &f, &page)
+            }
             LambdaOp::DeleteFunctionConcurrency(f) => {
                 concurrency::delete_reserved(self, ctx, &f).await
             }

@@ -146,6 +146,26 @@ pub struct FunctionRecord {
     /// unchanged `$LATEST` is not published again.
     #[serde(default)]
     pub published_revision: Option<String>,
+    /// Asynchronous invocation settings by qualifier (`$LATEST`, a version
+    /// or an alias).
+    #[serde(default)]
+    pub event_invoke: BTreeMap<String, EventInvokeConfig>,
+}
+
+/// How asynchronous invocations of one qualifier are retried and where
+/// their records go.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct EventInvokeConfig {
+    /// Retries after a function error (0-2; default 2).
+    pub max_retry_attempts: Option<u32>,
+    /// Oldest an event may get before it is discarded (60-21600 s; default 6 h).
+    pub max_event_age_secs: Option<u32>,
+    /// Destination of success records.
+    pub on_success: Option<String>,
+    /// Destination of failure records.
+    pub on_failure: Option<String>,
+    /// Epoch seconds.
+    pub last_modified: f64,
 }
 
 /// An alias.

@@ -2,6 +2,7 @@
 //! onto one listener. Each service crate is registered here with one line.
 
 mod client;
+mod events;
 mod serve;
 
 use clap::{Parser, Subcommand};

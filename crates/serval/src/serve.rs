@@ -166,6 +166,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
 
+    lambda.set_event_sink(Arc::new(crate::events::EventRouter {
+        lambda: lambda.clone(),
+    }));
+
     let apigw = serval_apigw::ApiGateway::start(
         store.clone(),
         Arc::new(serval_lambda::invoker::LambdaInvoker(lambda.clone())),

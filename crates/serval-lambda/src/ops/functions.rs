@@ -223,6 +223,7 @@ pub async fn create(
                     reserved_concurrency: None,
                     last_version: 0,
                     published_revision: None,
+                    event_invoke: BTreeMap::new(),
                 },
                 latest: Arc::new(latest),
                 versions: BTreeMap::new(),

@@ -2,6 +2,7 @@
 
 pub mod aliases;
 pub mod concurrency;
+pub mod event_invoke;
 pub mod functions;
 pub mod permissions;
 pub mod tags;

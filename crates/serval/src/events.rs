@@ -1,0 +1,44 @@
+//! The binary's [`EventSink`]: delivers a message to whatever service owns
+//! the target ARN, so that services never import each other.
+
+use serval_core::events::Delivery;
+use serval_core::invoke::CallFuture;
+use serval_core::{AwsError, EventSink};
+use serval_lambda::Lambda;
+use std::sync::Arc;
+
+/// Routes deliveries by the service named in the target ARN.
+pub struct EventRouter {
+    /// Lambda functions (invoked asynchronously).
+    pub lambda: Arc<Lambda>,
+}
+
+fn arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, _, region, account, _] => Some((region, account)),
+        _ => None,
+    }
+}
+
+impl EventSink for EventRouter {
+    fn deliver(&self, d: Delivery) -> CallFuture<'_, ()> {
+        Box::pin(async move {
+            let (region, account) = arn_parts(&d.target_arn).ok_or_else(|| {
+                AwsError::validation(format!("Invalid target ARN: {}", d.target_arn))
+            })?;
+            match d.service() {
+                "lambda" => {
+                    self.lambda
+                        .invoke_async(account, region, &d.target_arn, d.body.clone())
+                        .await?;
+                    Ok(())
+                }
+                other => Err(AwsError::validation(format!(
+                    "Serval cannot deliver to {other} targets yet: {}",
+                    d.target_arn
+                ))),
+            }
+        })
+    }
+}
