@@ -7,12 +7,14 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod invoke;
+pub mod streams;
 pub mod time;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{AwsError, ErrorKind};
 pub use events::{Delivery, EventSink};
 pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use streams::{StreamReader, StreamRecord, StreamShard};
 
 /// The account used when the access key id is not a 12-digit number.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";

@@ -542,3 +542,72 @@ impl DynamoDb {
         }
     }
 }
+
+/// DynamoDB Streams for Lambda's event source mappings (through
+/// [`serval_core::StreamReader`]).
+pub struct StreamAccess(pub std::sync::Arc<DynamoDb>);
+
+/// The caller a stream ARN implies (`arn:aws:dynamodb:<region>:<account>:...`).
+fn owner_of(arn: &str) -> RequestContext {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    RequestContext {
+        account_id: parts.get(4).copied().unwrap_or_default().to_string(),
+        region: parts.get(3).copied().unwrap_or_default().to_string(),
+        access_key_id: String::new(),
+        request_id: String::new(),
+    }
+}
+
+impl serval_core::StreamReader for StreamAccess {
+    fn shards(&self, stream_arn: &str) -> Result<Vec<serval_core::StreamShard>> {
+        let (_, spec, _) = find_stream(&self.0, &owner_of(stream_arn), stream_arn)?;
+        Ok(vec![serval_core::StreamShard {
+            shard_id: shard_id(&spec),
+            closed: !spec.enabled,
+        }])
+    }
+
+    fn read(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        after: Option<u128>,
+        limit: usize,
+    ) -> Result<Vec<serval_core::StreamRecord>> {
+        let (_, spec, _) = find_stream(&self.0, &owner_of(stream_arn), stream_arn)?;
+        if shard != shard_id(&spec) {
+            return Err(error::err(
+                "ResourceNotFoundException",
+                "Requested resource not found: Shard does not exist",
+            ));
+        }
+        let prefix = format!("{}/", spec.uid).into_bytes();
+        let start = after.map(|a| record_key(&spec.uid, u64::try_from(a).unwrap_or(u64::MAX)));
+        let page = self
+            .0
+            .store
+            .scan(KS_STREAMS, &prefix, start.as_deref(), limit)?;
+        Ok(page
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let seq = seq_of_key(&k)?;
+                Some(serval_core::StreamRecord {
+                    sequence_number: u128::from(seq),
+                    json: String::from_utf8(v).ok()?,
+                    created_secs: seq / 1_000_000,
+                })
+            })
+            .collect())
+    }
+
+    fn latest(&self, stream_arn: &str, shard: &str) -> Result<Option<u128>> {
+        let (_, spec, _) = find_stream(&self.0, &owner_of(stream_arn), stream_arn)?;
+        if shard != shard_id(&spec) {
+            return Err(error::err(
+                "ResourceNotFoundException",
+                "Requested resource not found: Shard does not exist",
+            ));
+        }
+        Ok(last_seq(&self.0, &spec)?.map(u128::from))
+    }
+}

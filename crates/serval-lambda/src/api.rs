@@ -323,6 +323,16 @@ pub enum LambdaOp {
     DeleteEventInvokeConfig(FunctionRef),
     /// ListFunctionEventInvokeConfigs.
     ListEventInvokeConfigs(FunctionRef, Page),
+    /// CreateEventSourceMapping.
+    CreateEventSourceMapping(Box<crate::esm::MappingInput>),
+    /// GetEventSourceMapping.
+    GetEventSourceMapping(String),
+    /// UpdateEventSourceMapping.
+    UpdateEventSourceMapping(String, Box<crate::esm::MappingInput>),
+    /// DeleteEventSourceMapping.
+    DeleteEventSourceMapping(String),
+    /// ListEventSourceMappings (source ARN, function).
+    ListEventSourceMappings(Option<String>, Option<String>, Page),
 }
 
 fn body<T: DeserializeOwned + Default>(req: &Request) -> Result<T> {
@@ -481,6 +491,25 @@ pub fn parse(req: &Request) -> Result<LambdaOp> {
                 LambdaError::InvalidParameter("ReservedConcurrentExecutions is required".into())
             })?;
             LambdaOp::PutFunctionConcurrency(FunctionRef::parse(f)?, n)
+        }
+        (&Method::POST, ["2015-03-31", "event-source-mappings"]) => {
+            LambdaOp::CreateEventSourceMapping(Box::new(json(&req.body)?))
+        }
+        (&Method::GET, ["2015-03-31", "event-source-mappings"]) => {
+            LambdaOp::ListEventSourceMappings(
+                req.query_param("EventSourceArn"),
+                req.query_param("FunctionName"),
+                page(req)?,
+            )
+        }
+        (&Method::GET, ["2015-03-31", "event-source-mappings", id]) => {
+            LambdaOp::GetEventSourceMapping(id.to_string())
+        }
+        (&Method::PUT, ["2015-03-31", "event-source-mappings", id]) => {
+            LambdaOp::UpdateEventSourceMapping(id.to_string(), Box::new(body(req)?))
+        }
+        (&Method::DELETE, ["2015-03-31", "event-source-mappings", id]) => {
+            LambdaOp::DeleteEventSourceMapping(id.to_string())
         }
         (&Method::PUT, ["2019-09-25", "functions", f, "event-invoke-config"]) => {
             LambdaOp::PutEventInvokeConfig(qualified(f, req)?, body(req)?, true)

@@ -10,6 +10,7 @@ mod async_queue;
 pub mod code;
 pub mod counting;
 pub mod error;
+pub mod esm;
 mod invoke;
 pub mod invoker;
 pub mod logs;
@@ -65,6 +66,12 @@ pub struct Lambda {
     runtimes: Arc<Runtimes>,
     /// Where destination records and dead letters go (set by the binary).
     pub(crate) event_sink: std::sync::OnceLock<Arc<dyn serval_core::EventSink>>,
+    /// Change streams for event source mappings (set by the binary).
+    pub(crate) stream_reader: std::sync::OnceLock<Arc<dyn serval_core::StreamReader>>,
+    /// Running event source mapping pollers.
+    pub(crate) esm: esm::Pollers,
+    /// This service, for the background tasks its handlers start.
+    pub(crate) me: std::sync::OnceLock<std::sync::Weak<Lambda>>,
 }
 
 impl Lambda {
@@ -94,6 +101,9 @@ impl Lambda {
             logs: Logs::new(store.clone()),
             queue: async_queue::AsyncQueue::new(store.clone()),
             event_sink: std::sync::OnceLock::new(),
+            stream_reader: std::sync::OnceLock::new(),
+            esm: esm::Pollers::default(),
+            me: std::sync::OnceLock::new(),
             config,
             store,
             clock: Arc::new(SystemClock),
@@ -121,9 +131,16 @@ impl Lambda {
                 l.logs.flush();
             }
         });
+        let _ = lambda.me.set(Arc::downgrade(&lambda));
         async_queue::start(&lambda);
         ops::concurrency::restore_provisioned(&lambda);
+        esm::restore(&lambda);
         Ok(lambda)
+    }
+
+    /// Sets the change streams event source mappings read (once).
+    pub fn set_stream_reader(&self, reader: Arc<dyn serval_core::StreamReader>) {
+        let _ = self.stream_reader.set(reader);
     }
 
     /// Sets where asynchronous invocations send their destination records
@@ -302,6 +319,15 @@ impl Lambda {
                 ops::event_invoke::put(self, ctx, &f, input, replace).await
             }
             LambdaOp::GetEventInvokeConfig(f) => ops::event_invoke::get(self, ctx, &f),
+            LambdaOp::CreateEventSourceMapping(input) => esm::create(self, ctx, *input).await,
+            LambdaOp::GetEventSourceMapping(id) => esm::get(self, ctx, &id),
+            LambdaOp::UpdateEventSourceMapping(id, input) => {
+                esm::update(self, ctx, &id, *input).await
+            }
+            LambdaOp::DeleteEventSourceMapping(id) => esm::delete(self, ctx, &id).await,
+            LambdaOp::ListEventSourceMappings(source, function, page) => {
+                esm::list(self, ctx, source.as_deref(), function.as_deref(), &page)
+            }
             LambdaOp::DeleteEventInvokeConfig(f) => ops::event_invoke::delete(self, ctx, &f).await,
             LambdaOp::ListEventInvokeConfigs(f, page) => {
                 ops::event_invoke::list(self, ctx, &f, &page)

@@ -191,6 +191,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting dynamodb: {e}"))?;
     dynamodb.spawn_background();
+    lambda.set_stream_reader(Arc::new(serval_dynamodb::streams::StreamAccess(
+        dynamodb.clone(),
+    )));
 
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));
