@@ -20,6 +20,10 @@ const KS: &str = "lambda-async";
 const MAX_RETRIES: u32 = 2;
 /// Default maximum event age.
 const MAX_AGE_MS: u64 = 6 * 60 * 60 * 1000;
+/// Asynchronous invocations running at once; the rest wait in the queue
+/// (a burst does not start thousands of environments at once, nor throttle
+/// itself into long back-offs).
+const IN_FLIGHT: usize = 32;
 
 /// One queued asynchronous invocation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,13 +125,15 @@ impl AsyncQueue {
         }
     }
 
-    /// Takes the events that are due; returns them and the next due time.
-    fn due(&self, now: u64) -> (Vec<(Vec<u8>, AsyncEvent)>, Option<u64>) {
+    /// Takes up to `max` of the events that are due, oldest first; returns
+    /// them and the next due time of the rest.
+    fn due(&self, now: u64, max: usize) -> (Vec<(Vec<u8>, AsyncEvent)>, Option<u64>) {
         let mut pending = self.pending();
         let keys: Vec<Vec<u8>> = pending
             .iter()
             .filter(|(_, e)| e.not_before <= now)
             .map(|(k, _)| k.clone())
+            .take(max)
             .collect();
         let due = keys
             .into_iter()
@@ -156,17 +162,30 @@ pub(crate) fn start(l: &Arc<Lambda>) {
         }
     }
     let l = l.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     tokio::spawn(async move {
         loop {
             let now = l.clock.now_millis();
-            let (due, next) = l.queue.due(now);
+            let (due, next) = l.queue.due(now, slots.available_permits());
+            let saturated = slots.available_permits() == 0;
             for (key, event) in due {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    l.queue.pending().insert(key, event);
+                    continue;
+                };
                 let l = l.clone();
-                tokio::spawn(async move { run(&l, key, event).await });
+                tokio::spawn(async move {
+                    run(&l, key, event).await;
+                    drop(slot);
+                    l.queue.notify.notify_one();
+                });
             }
-            let wait = next
-                .map(|n| n.saturating_sub(now).clamp(1, 1000))
-                .unwrap_or(1000);
+            let wait = if saturated {
+                1000
+            } else {
+                next.map(|n| n.saturating_sub(now).clamp(1, 1000))
+                    .unwrap_or(1000)
+            };
             let notified = l.queue.notify.notified();
             let _ = tokio::time::timeout(std::time::Duration::from_millis(wait), notified).await;
         }
