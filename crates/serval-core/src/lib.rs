@@ -6,11 +6,15 @@ pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod invoke;
+pub mod queues;
 pub mod time;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ScaledClock, SystemClock};
 pub use error::{AwsError, ErrorKind};
-pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use invoke::{CallFuture, FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use queues::{
+    MessageAttribute, QueueInfo, Queues, ReceiveMessages, ReceivedMessage, SendMessage, SentMessage,
+};
 
 /// The account used when the access key id is not a 12-digit number.
 pub const DEFAULT_ACCOUNT: &str = "000000000000";
