@@ -824,12 +824,18 @@ fn bad_handle(h: &str) -> SqsError {
 /// Deletes the message a receipt handle names. An already deleted message
 /// is no error; a handle of an earlier receive deletes nothing (as SQS
 /// documents: only the latest receive's handle deletes).
+///
+/// The delete is answered without waiting for its commit (it is ordered
+/// after everything before it, so the store never holds a half-done
+/// state): a crash in the next few microseconds may deliver the message
+/// once more, which SQS's at-least-once delivery allows. Sends, which must
+/// never be lost, do wait.
 pub async fn delete_in(sqs: &Sqs, q: &Queue, handle: &str) -> Result<()> {
     let r = receipt::decode(handle).ok_or_else(|| bad_handle(handle))?;
     if r.uid != q.uid {
         return Err(bad_handle(handle));
     }
-    let pending = {
+    {
         let mut inner = q.lock();
         let current = inner.st.get(r.seq).is_some_and(|m| m.nonce == r.nonce);
         if !current {
@@ -838,13 +844,12 @@ pub async fn delete_in(sqs: &Sqs, q: &Queue, handle: &str) -> Result<()> {
         inner.st.remove(r.seq);
         let mut ops = Vec::with_capacity(2);
         store::delete_msg(&q.uid, r.seq, &mut ops);
-        sqs.store.submit(ops)?
-    };
+        sqs.store.write_detached(ops);
+    }
     // A FIFO group may deliver again.
     if q.fifo {
         q.notify.notify_waiters();
     }
-    pending.wait().await?;
     Ok(())
 }
 
