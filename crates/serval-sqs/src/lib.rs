@@ -229,7 +229,10 @@ impl Sqs {
         )
     }
 
-    /// The queue a `QueueUrl` names, for this caller.
+    /// The queue a `QueueUrl` names, for this caller. The account and region
+    /// in the URL win over the caller's: a URL naming another account's queue
+    /// reaches it (queue policies are recorded, not enforced, as elsewhere in
+    /// Serval until IAM is).
     pub(crate) fn by_url(&self, ctx: &RequestContext, url: &str) -> Result<Arc<Queue>> {
         let (region, account, name) = names::parse_queue_url(url).ok_or_else(no_queue)?;
         let key = (

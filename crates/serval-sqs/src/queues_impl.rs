@@ -139,3 +139,103 @@ impl Queues for SqsQueues {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{queues, CreateQueueIn};
+    use crate::SqsConfig;
+    use serval_core::{MessageAttribute, RequestContext, ScaledClock};
+    use std::collections::BTreeMap;
+
+    #[tokio::test]
+    async fn other_services_send_receive_and_delete_by_arn(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = serval_store::Store::open(dir.path(), serval_store::SyncMode::Normal)?;
+        let sqs = Sqs::start(store, Arc::new(ScaledClock::new(1.0)), SqsConfig::default())?;
+        let ctx = RequestContext::default_for_tests();
+        queues::create(
+            &sqs,
+            &ctx,
+            CreateQueueIn {
+                queue_name: "events".into(),
+                attributes: BTreeMap::new(),
+                tags: BTreeMap::new(),
+            },
+        )
+        .await?;
+        let arn = "arn:aws:sqs:us-east-1:000000000000:events".to_string();
+        let q: Arc<dyn Queues> = Arc::new(SqsQueues(sqs.clone()));
+        let info = q.queue(&arn).ok_or("no queue info")?;
+        assert!(!info.fifo);
+        assert_eq!(info.visibility_timeout, 30);
+        assert_eq!(
+            info.url,
+            "http://sqs.us-east-1.localhost:4566/000000000000/events"
+        );
+        let mut attrs = BTreeMap::new();
+        attrs.insert(
+            "k".to_string(),
+            MessageAttribute {
+                data_type: "String".into(),
+                string_value: Some("v".into()),
+                binary_value: None,
+            },
+        );
+        let sent = q
+            .send(SendMessage {
+                queue_arn: arn.clone(),
+                body: "hello".into(),
+                message_attributes: attrs,
+                ..Default::default()
+            })
+            .await?;
+        assert_eq!(sent.md5_of_body, crate::md5::of_body("hello"));
+        assert!(sent.md5_of_message_attributes.is_some());
+        let got = q
+            .receive(ReceiveMessages {
+                queue_arn: arn.clone(),
+                max_messages: 10,
+                visibility_timeout: Some(30),
+                wait: Duration::ZERO,
+            })
+            .await?;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].message_id, sent.message_id);
+        assert_eq!(got[0].attributes["ApproximateReceiveCount"], "1");
+        assert_eq!(
+            got[0].message_attributes["k"].string_value.as_deref(),
+            Some("v")
+        );
+        q.change_visibility(arn.clone(), got[0].receipt_handle.clone(), 60)
+            .await?;
+        q.delete(arn.clone(), got[0].receipt_handle.clone()).await?;
+        let none = q
+            .receive(ReceiveMessages {
+                queue_arn: arn.clone(),
+                max_messages: 1,
+                visibility_timeout: None,
+                wait: Duration::ZERO,
+            })
+            .await?;
+        assert!(none.is_empty());
+        let err = q
+            .delete(arn.clone(), "forged".into())
+            .await
+            .err()
+            .ok_or("a forged handle was accepted")?;
+        assert_eq!(err.code, "ReceiptHandleIsInvalid");
+        let missing = q
+            .send(SendMessage {
+                queue_arn: "arn:aws:sqs:us-east-1:000000000000:nope".into(),
+                body: "x".into(),
+                ..Default::default()
+            })
+            .await
+            .err()
+            .ok_or("sent to a missing queue")?;
+        assert_eq!(missing.code, "QueueDoesNotExist");
+        Ok(())
+    }
+}
