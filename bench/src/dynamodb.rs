@@ -26,7 +26,7 @@ use super::*;
 
 mod conn;
 mod load;
-mod moto;
+pub(crate) mod moto;
 
 use conn::*;
 use load::*;

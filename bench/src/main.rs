@@ -51,6 +51,7 @@ mod cpu;
 mod dynamodb;
 mod gateway;
 mod procs;
+mod sqs;
 
 use client::*;
 use cpu::*;
@@ -133,6 +134,9 @@ fn main() {
             "                    [--query-connections 16] [--seconds S]",
             "                                         PutItem, GetItem and a 1,000-item Query,",
             "                                         Serval against moto_server",
+            "       serval-bench --sqs [--quick] [--no-moto]",
+            "                                         send+receive+delete messages/s, 16 clients,",
+            "                                         Serval against moto_server",
             "",
             "env: SERVAL_BIN (default <target>/release/serval)",
             "     RUST_ECHO_BIN (default <target>/release/bootstrap)",
@@ -142,6 +146,8 @@ fn main() {
         ];
         println!("{}", help.join("\n"));
         Ok(())
+    } else if args.iter().any(|a| a == "--sqs") {
+        sqs::run_sqs(&args)
     } else if args.iter().any(|a| a == "--dynamodb") {
         dynamodb::run_dynamodb(&args)
     } else if args.iter().any(|a| a == "--gateway") {

@@ -331,3 +331,45 @@ def table_ss(make_table):
 def table_sn(make_table):
     """A fresh table with string hash key `pk` and number range key `sk`."""
     return make_table(range_key=("sk", "N"))
+
+
+# --------------------------------------------------------------------------- sqs
+
+
+@pytest.fixture(scope="session")
+def sqs(serval):
+    """SQS client (JSON protocol, no retries)."""
+    return make_client(serval.endpoint, "sqs")
+
+
+@pytest.fixture(scope="session")
+def sqs_raw(serval):
+    """SQS client without botocore's parameter validation, for server-side checks."""
+    return make_client(serval.endpoint, "sqs", parameter_validation=False)
+
+
+@pytest.fixture
+def make_queue(sqs, request):
+    """make_queue(suffix="", fifo=False, client=sqs, **Attributes) -> queue URL; deleted afterwards."""
+    created: list[tuple] = []
+
+    def make(suffix: str = "", fifo: bool = False, client=None, tags=None, **attributes):
+        client = client or sqs
+        name = unique_name(f"q-{request.node.name.replace('test_', '', 1)[:30]}{suffix}")
+        attrs = {k: str(v) for k, v in attributes.items()}
+        if fifo:
+            name += ".fifo"
+            attrs["FifoQueue"] = "true"
+        kwargs = {"QueueName": name, "Attributes": attrs}
+        if tags:
+            kwargs["tags"] = tags
+        url = client.create_queue(**kwargs)["QueueUrl"]
+        created.append((client, url))
+        return url
+
+    yield make
+    for client, url in created:
+        try:
+            client.delete_queue(QueueUrl=url)
+        except Exception:
+            pass

@@ -21,7 +21,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// `MOTO_SERVER`, else `bench/.venv/bin/moto_server`, else `moto_server` on
 /// PATH, else a new `bench/.venv` with `pip install 'moto[server]'`.
-pub(super) fn find_moto() -> Result<PathBuf> {
+pub(crate) fn find_moto() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("MOTO_SERVER") {
         let p = PathBuf::from(p);
         return if runs(&p) {
@@ -83,7 +83,7 @@ pub(super) fn find_moto() -> Result<PathBuf> {
 }
 
 /// moto's version, asked of the Python beside `moto_server` (a venv's or pyenv's shims).
-pub(super) fn moto_version(moto: &Path) -> Option<String> {
+pub(crate) fn moto_version(moto: &Path) -> Option<String> {
     let dir = moto.parent()?;
     ["python", "python3"].iter().find_map(|py| {
         let out = Command::new(dir.join(py))
@@ -96,10 +96,10 @@ pub(super) fn moto_version(moto: &Path) -> Option<String> {
     })
 }
 
-pub(super) struct Moto {
-    pub(super) proc: Proc,
-    pub(super) addr: SocketAddr,
-    pub(super) log: PathBuf,
+pub(crate) struct Moto {
+    pub(crate) proc: Proc,
+    pub(crate) addr: SocketAddr,
+    pub(crate) log: PathBuf,
 }
 
 impl Drop for Moto {
@@ -116,7 +116,7 @@ fn log_tail(log: &Path) -> String {
 }
 
 /// Starts `moto_server` on a free port and waits until it answers ListTables.
-pub(super) async fn start_moto(exe: &Path) -> Result<Moto> {
+pub(crate) async fn start_moto(exe: &Path) -> Result<Moto> {
     let port = free_port()?;
     let log = std::env::temp_dir().join(format!("serval-bench-{}-moto.log", std::process::id()));
     let out = std::fs::File::create(&log)?;

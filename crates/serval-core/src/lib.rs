@@ -7,13 +7,17 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod invoke;
+pub mod queues;
 pub mod streams;
 pub mod time;
 
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ScaledClock, SystemClock};
 pub use error::{AwsError, ErrorKind};
 pub use events::{Delivery, EventSink};
-pub use invoke::{FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use invoke::{CallFuture, FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use queues::{
+    MessageAttribute, QueueInfo, Queues, ReceiveMessages, ReceivedMessage, SendMessage, SentMessage,
+};
 pub use streams::{StreamReader, StreamRecord, StreamShard};
 
 /// The account used when the access key id is not a 12-digit number.

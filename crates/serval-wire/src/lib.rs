@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod error_render;
 pub mod eventstream;
+pub mod query;
 pub mod request;
 pub mod router;
 pub mod server;

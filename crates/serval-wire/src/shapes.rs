@@ -32,7 +32,7 @@ impl ShapeError {
 }
 
 #[derive(Debug)]
-enum Kind {
+pub(crate) enum Kind {
     Structure {
         /// (wire name, message name, shape)
         members: Vec<(String, String, usize)>,
@@ -50,8 +50,8 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Shape {
-    kind: Kind,
+pub(crate) struct Shape {
+    pub(crate) kind: Kind,
     min: Option<f64>,
     max: Option<f64>,
     pattern: Option<String>,
@@ -61,8 +61,8 @@ struct Shape {
 /// A service's input shapes.
 #[derive(Debug)]
 pub struct Model {
-    shapes: Vec<Shape>,
-    ops: HashMap<String, usize>,
+    pub(crate) shapes: Vec<Shape>,
+    pub(crate) ops: HashMap<String, usize>,
 }
 
 /// `TableName` -> `tableName`, as AWS names members in messages.

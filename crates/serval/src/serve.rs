@@ -44,6 +44,15 @@ pub struct ServeArgs {
     /// (ItemCollectionSizeLimitExceededException past it); DynamoDB's limit is 10 GB.
     #[arg(long, default_value_t = 10 << 30, env = "SERVAL_DYNAMODB_ITEM_COLLECTION_LIMIT")]
     dynamodb_item_collection_limit: u64,
+    /// Platform seconds that pass per real second, for SQS delays,
+    /// visibility timeouts, retention, purge and deduplication windows (long
+    /// polls keep real time: they are the client's wait).
+    #[arg(long, default_value_t = 1.0, env = "SERVAL_TIME_SCALE")]
+    time_scale: f64,
+    /// Queue URLs Serval hands out: `host` (`http://sqs.<region>.localhost:<port>/<account>/<name>`)
+    /// or `path` (`http://localhost:<port>/<account>/<name>`); both are accepted either way.
+    #[arg(long, default_value = "host", env = "SERVAL_SQS_QUEUE_URL")]
+    sqs_queue_url: serval_sqs::UrlStyle,
     #[command(flatten)]
     isolation: IsolationArgs,
 }
@@ -195,9 +204,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dynamodb.clone(),
     )));
 
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        anyhow::bail!(
+            "--time-scale must be a positive number, not {}",
+            args.time_scale
+        );
+    }
+    let clock: Arc<dyn serval_core::Clock> =
+        Arc::new(serval_core::ScaledClock::new(args.time_scale));
+    let sqs = serval_sqs::Sqs::start(
+        store.clone(),
+        clock.clone(),
+        serval_sqs::SqsConfig {
+            port: addr.port(),
+            url_style: args.sqs_queue_url,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting sqs: {e}"))?;
+    sqs.spawn_background();
+    // How other services reach queues (SNS delivery, Lambda DLQs and
+    // destinations, event source mappings); handed to them as they arrive.
+    let _queues: Arc<dyn serval_core::Queues> = Arc::new(serval_sqs::SqsQueues(sqs.clone()));
+
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));
     router.register(Arc::new(serval_dynamodb::DynamoService(dynamodb)));
+    router.register(Arc::new(serval_sqs::SqsService(sqs)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
     router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
     let services: Vec<&'static str> = router.service_names();
