@@ -22,7 +22,7 @@ pub mod value;
 use crate::error::Result;
 use crate::model::TableMeta;
 use crate::table::TableState;
-use serval_core::{AwsError, Clock, RequestContext, SystemClock};
+use serval_core::{AwsError, Clock, RequestContext};
 use serval_store::{Op, Store};
 use serval_wire::{Protocol, Request, Response, Service, ServiceFuture};
 use std::collections::HashMap;
@@ -123,8 +123,9 @@ pub(crate) fn item_store_key(uid: &str, pk: &table::PKey) -> Vec<u8> {
 }
 
 impl DynamoDb {
-    /// Loads every table and its items from the store.
-    pub fn start(store: Store, config: DynamoConfig) -> Result<Arc<Self>> {
+    /// Loads every table and its items from the store; `clock` is platform
+    /// time (TTL expiry, stream timestamps and retention).
+    pub fn start(store: Store, clock: Arc<dyn Clock>, config: DynamoConfig) -> Result<Arc<Self>> {
         let mut tables = HashMap::new();
         let metas = scan_all(&store, KS_TABLES, b"")?;
         for (_, v) in metas {
@@ -161,7 +162,7 @@ impl DynamoDb {
         Ok(Arc::new(DynamoDb {
             store,
             tables: RwLock::new(tables),
-            clock: Arc::new(SystemClock),
+            clock,
             config,
             txn_tokens: Mutex::new(HashMap::new()),
             dead_streams: RwLock::new(dead_streams),
@@ -171,7 +172,7 @@ impl DynamoDb {
     /// Starts the background TTL sweeper and stream trimmer.
     pub fn spawn_background(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
-        let every = self.config.ttl_interval;
+        let every = self.clock.real_duration(self.config.ttl_interval);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;

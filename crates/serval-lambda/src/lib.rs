@@ -27,7 +27,7 @@ use crate::error::{LambdaError, Result};
 use crate::logs::Logs;
 use crate::registry::{FnKey, Registry};
 use crate::workers::WorkerManager;
-use serval_core::{AwsError, Clock, RequestContext, SystemClock};
+use serval_core::{AwsError, Clock, RequestContext};
 use serval_sandbox::{Runtimes, Sandbox};
 use serval_store::Store;
 use serval_wire::{Protocol, Request, Response, Service, ServiceFuture};
@@ -50,6 +50,9 @@ pub struct LambdaConfig {
     pub runtime_cache: PathBuf,
     /// How environments are isolated.
     pub sandbox: Arc<dyn Sandbox>,
+    /// Platform time (async retries and back-offs, event ages, polling
+    /// windows, timestamps); scaled by `--time-scale`.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The Lambda service.
@@ -66,6 +69,8 @@ pub struct Lambda {
     runtimes: Arc<Runtimes>,
     /// Where destination records and dead letters go (set by the binary).
     pub(crate) event_sink: std::sync::OnceLock<Arc<dyn serval_core::EventSink>>,
+    /// SQS, for event source mappings on queues (set by the binary).
+    pub(crate) queues: std::sync::OnceLock<Arc<dyn serval_core::Queues>>,
     /// Change streams for event source mappings (set by the binary).
     pub(crate) stream_reader: std::sync::OnceLock<Arc<dyn serval_core::StreamReader>>,
     /// Running event source mapping pollers.
@@ -93,6 +98,7 @@ impl Lambda {
             placement::Placement::from_host(),
             config.idle_timeout,
         );
+        let clock = config.clock.clone();
         let lambda = Arc::new(Self {
             registry,
             code: CodeStore::new(config.code_dir.clone()),
@@ -102,11 +108,12 @@ impl Lambda {
             queue: async_queue::AsyncQueue::new(store.clone()),
             event_sink: std::sync::OnceLock::new(),
             stream_reader: std::sync::OnceLock::new(),
+            queues: std::sync::OnceLock::new(),
             esm: esm::Pollers::default(),
             me: std::sync::OnceLock::new(),
             config,
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             runtimes,
         });
         // Resolve interpreters in the background so the first cold start
@@ -136,6 +143,11 @@ impl Lambda {
         ops::concurrency::restore_provisioned(&lambda);
         esm::restore(&lambda);
         Ok(lambda)
+    }
+
+    /// Sets the queues event source mappings poll (once).
+    pub fn set_queues(&self, queues: Arc<dyn serval_core::Queues>) {
+        let _ = self.queues.set(queues);
     }
 
     /// Sets the change streams event source mappings read (once).

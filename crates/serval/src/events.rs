@@ -3,7 +3,7 @@
 
 use serval_core::events::Delivery;
 use serval_core::invoke::CallFuture;
-use serval_core::{AwsError, EventSink};
+use serval_core::{AwsError, EventSink, Queues};
 use serval_lambda::Lambda;
 use std::sync::Arc;
 
@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct EventRouter {
     /// Lambda functions (invoked asynchronously).
     pub lambda: Arc<Lambda>,
+    /// SQS queues.
+    pub queues: Arc<dyn Queues>,
 }
 
 fn arn_parts(arn: &str) -> Option<(&str, &str)> {
@@ -31,6 +33,31 @@ impl EventSink for EventRouter {
                 "lambda" => {
                     self.lambda
                         .invoke_async(account, region, &d.target_arn, d.body.clone())
+                        .await?;
+                    Ok(())
+                }
+                "sqs" => {
+                    let message_attributes = d
+                        .attributes
+                        .iter()
+                        .map(|(name, ty, value)| {
+                            (
+                                name.clone(),
+                                serval_core::MessageAttribute {
+                                    data_type: ty.to_string(),
+                                    string_value: Some(value.clone()),
+                                    binary_value: None,
+                                },
+                            )
+                        })
+                        .collect();
+                    self.queues
+                        .send(serval_core::SendMessage {
+                            queue_arn: d.target_arn.clone(),
+                            body: d.body.clone(),
+                            message_attributes,
+                            ..Default::default()
+                        })
                         .await?;
                     Ok(())
                 }

@@ -158,6 +158,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         addr.ip().to_string()
     };
     let endpoint_url = format!("http://{url_host}:{}", addr.port());
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        anyhow::bail!(
+            "--time-scale must be a positive number, not {}",
+            args.time_scale
+        );
+    }
+    let clock: Arc<dyn serval_core::Clock> =
+        Arc::new(serval_core::ScaledClock::new(args.time_scale));
     let sandbox = args.isolation.sandbox(&data_dir).await?;
     for w in &sandbox.report().warnings {
         tracing::warn!("isolation: {w}");
@@ -171,13 +179,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             idle_timeout: Duration::from_secs(args.idle_timeout),
             runtime_cache: cache_dir(&data_dir),
             sandbox: sandbox.clone(),
+            clock: clock.clone(),
         },
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
-
-    lambda.set_event_sink(Arc::new(crate::events::EventRouter {
-        lambda: lambda.clone(),
-    }));
 
     let apigw = serval_apigw::ApiGateway::start(
         store.clone(),
@@ -191,6 +196,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let dynamodb = serval_dynamodb::DynamoDb::start(
         store.clone(),
+        clock.clone(),
         serval_dynamodb::DynamoConfig {
             port: addr.port(),
             ttl_interval: Duration::from_millis(args.dynamodb_ttl_interval_ms.max(10)),
@@ -204,14 +210,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         dynamodb.clone(),
     )));
 
-    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
-        anyhow::bail!(
-            "--time-scale must be a positive number, not {}",
-            args.time_scale
-        );
-    }
-    let clock: Arc<dyn serval_core::Clock> =
-        Arc::new(serval_core::ScaledClock::new(args.time_scale));
     let sqs = serval_sqs::Sqs::start(
         store.clone(),
         clock.clone(),
@@ -224,7 +222,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     sqs.spawn_background();
     // How other services reach queues (SNS delivery, Lambda DLQs and
     // destinations, event source mappings); handed to them as they arrive.
-    let _queues: Arc<dyn serval_core::Queues> = Arc::new(serval_sqs::SqsQueues(sqs.clone()));
+    let queues: Arc<dyn serval_core::Queues> = Arc::new(serval_sqs::SqsQueues(sqs.clone()));
+    lambda.set_event_sink(Arc::new(crate::events::EventRouter {
+        lambda: lambda.clone(),
+        queues: queues.clone(),
+    }));
+    lambda.set_queues(queues);
 
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));

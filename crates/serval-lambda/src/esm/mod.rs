@@ -3,6 +3,7 @@
 //! source (DynamoDB Streams through [`serval_core::StreamReader`]) and
 //! invokes the function with batches, as Lambda does.
 
+mod sqs;
 mod stream;
 
 use crate::api::Page;
@@ -425,6 +426,22 @@ pub async fn create(l: &Lambda, ctx: &RequestContext, input: MappingInput) -> Re
         }
     };
     let _ = &input.starting_position_timestamp;
+    if kind == SourceKind::Sqs {
+        let queues = l
+            .queues
+            .get()
+            .ok_or_else(|| LambdaError::InvalidParameter("SQS is not available".into()))?;
+        let info = queues.queue(&source).ok_or_else(|| {
+            LambdaError::InvalidParameter(format!(
+                "Error occurred while ReceiveMessage. SQSError: Queue does not exist: {source}"
+            ))
+        })?;
+        if info.fifo && input.batch_size.is_some_and(|b| b > 10) {
+            return Err(LambdaError::InvalidParameter(
+                "Batch size for SQS FIFO queues must be between 1 and 10".into(),
+            ));
+        }
+    }
     // Where a LATEST mapping starts: after what the stream holds now.
     let mut start_at = Vec::new();
     if kind == SourceKind::DynamoDb {
@@ -614,9 +631,7 @@ fn start_poller(l: &Lambda, m: Mapping) {
         SourceKind::DynamoDb => {
             tokio::spawn(stream::run(Arc::downgrade(&me), m, stop));
         }
-        SourceKind::Sqs => {
-            // SQS pollers start once Serval's SQS is wired in.
-        }
+        SourceKind::Sqs => sqs::start(Arc::downgrade(&me), m, stop),
     }
 }
 
