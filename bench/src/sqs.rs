@@ -169,6 +169,119 @@ async fn measure(
     })
 }
 
+/// The function of the end-to-end measurement: at the start of each
+/// invocation it sends every record's body and its own start time (epoch ns)
+/// back over TCP.
+const E2E_FN: &str = r#"
+import os, socket, time
+def handler(event, context):
+    t = time.time_ns()
+    host, port = os.environ["NOTIFY"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        for r in event["Records"]:
+            s.sendall(("%s|%d\n" % (r["body"], t)).encode())
+    return None
+"#;
+
+fn epoch_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// End-to-end latency from SendMessage to the start of the function an SQS
+/// event source mapping invokes: `n` messages, one at a time.
+async fn end_to_end(addr: SocketAddr, n: usize) -> Result<Samples> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let notify = listener.local_addr()?.to_string();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u128)>();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        while let Ok((sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = tokio::io::BufReader::new(sock).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some((body, t)) = line.rsplit_once('|') {
+                        if let Ok(t) = t.parse() {
+                            let _ = tx.send((body.to_string(), t));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut lam = crate::client::Client::connect(addr).await?;
+    let zip = zip_one("e2e.py", E2E_FN.as_bytes(), 0o644)?;
+    use base64::Engine;
+    lam.call(
+        Method::POST,
+        "/2015-03-31/functions",
+        serde_json::json!({
+            "FunctionName": "sqs-e2e",
+            "Runtime": "python3.12",
+            "Role": ROLE,
+            "Handler": "e2e.handler",
+            "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(&zip) },
+            "Environment": { "Variables": { "NOTIFY": notify } },
+        }),
+        201,
+    )
+    .await?;
+    let mut c = Client::new(addr)?;
+    let url = c
+        .call(
+            "CreateQueue",
+            serde_json::json!({"QueueName": "e2e-bench"}).to_string(),
+        )
+        .await?["QueueUrl"]
+        .as_str()
+        .ok_or("CreateQueue gave no QueueUrl")?
+        .to_string();
+    let arn = c
+        .call(
+            "GetQueueAttributes",
+            serde_json::json!({"QueueUrl": url, "AttributeNames": ["QueueArn"]}).to_string(),
+        )
+        .await?["Attributes"]["QueueArn"]
+        .as_str()
+        .ok_or("no QueueArn")?
+        .to_string();
+    lam.call(
+        Method::POST,
+        "/2015-03-31/event-source-mappings",
+        serde_json::json!({"EventSourceArn": arn, "FunctionName": "sqs-e2e", "BatchSize": 1}),
+        202,
+    )
+    .await?;
+    let mut samples = Vec::with_capacity(n);
+    // The first message also starts the function's environment: not counted.
+    for i in 0..=n {
+        let sent = epoch_ns();
+        c.call(
+            "SendMessage",
+            serde_json::json!({"QueueUrl": url, "MessageBody": format!("m{i}")}).to_string(),
+        )
+        .await?;
+        let want = format!("m{i}");
+        loop {
+            let (body, started) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .map_err(|_| format!("message {i} did not reach the function in 30 s"))?
+                .ok_or("the notification listener stopped")?;
+            if body == want {
+                if i > 0 {
+                    let ns = started.saturating_sub(sent);
+                    samples.push(Duration::from_nanos(ns as u64));
+                }
+                break;
+            }
+        }
+    }
+    Ok(Samples::new(samples, None))
+}
+
 pub(crate) fn run_sqs(args: &[String]) -> Result<()> {
     let quick = args.iter().any(|a| a == "--quick");
     let want_moto = !args.iter().any(|a| a == "--no-moto");
@@ -193,6 +306,11 @@ pub(crate) fn run_sqs(args: &[String]) -> Result<()> {
     ))?;
     step(&format!("serval: send+receive+delete, {clients} clients"));
     let s = rt.block_on(measure(serval.addr, clients, warmup, window));
+    let e2e_n = if quick { 50 } else { 300 };
+    step(&format!(
+        "serval: SendMessage -> function start, {e2e_n} messages"
+    ));
+    let e2e = rt.block_on(end_to_end(serval.addr, e2e_n));
     serval.proc.terminate(Duration::from_secs(5));
     let _ = std::fs::remove_file(&serval.log);
     let s = s?;
@@ -261,5 +379,15 @@ pub(crate) fn run_sqs(args: &[String]) -> Result<()> {
         );
     }
     println!("  (one message = SendMessage + ReceiveMessage + DeleteMessage; latency is of the whole cycle)");
+    println!();
+    match e2e {
+        Ok(e) => println!(
+            "SQS -> Lambda (event source mapping, BatchSize 1, Python function): SendMessage to the function's start, {} messages one at a time: p50 {:.2} ms, p99 {:.2} ms (moto runs functions in Docker: not measured)",
+            e.0.len(),
+            e.p50_us() / 1000.0,
+            e.p99_us() / 1000.0
+        ),
+        Err(e) => println!("SQS -> Lambda end-to-end latency: failed: {e}"),
+    }
     Ok(())
 }
