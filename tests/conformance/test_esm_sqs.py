@@ -153,3 +153,29 @@ def test_deleting_the_mapping_stops_the_polling(lam, sqs, make_queue, recorder):
     time.sleep(1.5)
     assert not notifier.messages
     assert _counts(sqs, url)[0] == 1
+
+
+def test_failing_async_function_reaches_its_dlq_after_exactly_two_retries(serval_factory):
+    """Lambda retries a failing Event invoke twice (about 1 and 2 minutes later) and then sends it to
+    the dead-letter queue; with --time-scale 60 those minutes take about 3 seconds."""
+    server = serval_factory(extra_args=["--time-scale", "60"])
+    lam, sqs = server.client(), server.client("sqs")
+    notifier = Notifier()
+    try:
+        dlq = sqs.create_queue(QueueName="retries-dlq")["QueueUrl"]
+        from serval_harness import ROLE, unique_name
+        name = unique_name("retries")
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="recorder.handler",
+                            Code={"ZipFile": make_zip({"recorder.py": RECORDER})},
+                            Environment={"Variables": {"NOTIFY": notifier.addr, "MODE": "fail"}},
+                            DeadLetterConfig={"TargetArn": _arn(sqs, dlq)})
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2})
+        started = time.monotonic()
+        lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"Records": [{"body": "x"}]}')
+        msg = wait_until(lambda: (sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages") or [None])[0],
+                         timeout=60, message="the event in the dead-letter queue")
+        assert json.loads(msg["Body"]) == {"Records": [{"body": "x"}]}
+        assert len(notifier.messages) == 3  # the first attempt and two retries
+        assert time.monotonic() - started >= 2.5  # 1 + 2 platform minutes at 60x
+    finally:
+        notifier.close()
