@@ -202,3 +202,25 @@ def test_positions_survive_a_crash(serval_factory, tmp_path, python_zip):
         assert _keys([json.loads(m) for m in notifier.messages]) == ["one", "two"]
     finally:
         notifier.close()
+
+
+def test_discarded_batches_are_described_to_the_on_failure_queue(lam, ddb, sqs, make_queue, stream_table,
+                                                                  recorder):
+    t, arn = stream_table
+    dest = make_queue("-failures")
+    dest_arn = sqs.get_queue_attributes(QueueUrl=dest, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name, notifier = recorder("raise")
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                                    BatchSize=10, MaximumRetryAttempts=0,
+                                    DestinationConfig={"OnFailure": {"Destination": dest_arn}})
+    ddb.put_item(TableName=t, Item=avs({"pk": "bad-1"}))
+    msg = wait_until(lambda: (sqs.receive_message(QueueUrl=dest, WaitTimeSeconds=1).get("Messages") or [None])[0],
+                     timeout=30, message="the batch description")
+    rec = json.loads(msg["Body"])
+    assert rec["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert rec["requestContext"]["functionArn"] == function_arn(name)
+    assert rec["responseContext"]["functionError"] == "Unhandled"
+    info = rec["DDBStreamBatchInfo"]
+    assert info["streamArn"] == arn and info["batchSize"] == 1
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    assert info["shardId"].startswith("shardId-")
