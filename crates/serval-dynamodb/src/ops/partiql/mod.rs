@@ -6,6 +6,7 @@
 
 mod ast;
 mod lex;
+mod overlap;
 mod parse;
 mod plan;
 mod statement;
@@ -36,9 +37,100 @@ fn params_of(v: Option<&Json>) -> Result<Vec<Value>> {
         None => Ok(Vec::new()),
         Some(list) => list
             .iter()
-            .map(|p| Value::from_json(p).map_err(|e| e.into_aws()))
+            .map(|p| {
+                check_param(p, 0)?;
+                Value::from_json(p).map_err(|e| e.into_aws())
+            })
             .collect(),
     }
+}
+
+const UNCONVERTIBLE: &str = "The parameter cannot be converted to a numeric value";
+
+/// A parameter's nesting and numbers, in the order DynamoDB meets them.
+fn check_param(v: &Json, depth: usize) -> Result<()> {
+    if depth >= 32 {
+        return Err(error::validation(
+            "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+        ));
+    }
+    let Some(obj) = v.as_object() else {
+        return Ok(());
+    };
+    for (k, inner) in obj {
+        match (k.as_str(), inner) {
+            ("N", Json::String(s)) => param_number(s)?,
+            ("NS", Json::Array(list)) => {
+                for s in list.iter().filter_map(Json::as_str) {
+                    param_number(s)?;
+                }
+            }
+            ("L", Json::Array(list)) => {
+                for i in list {
+                    check_param(i, depth + 1)?;
+                }
+            }
+            ("M", Json::Object(m)) => {
+                for i in m.values() {
+                    check_param(i, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A number parameter is read as Java's BigDecimal reads text: an exponent
+/// or a scale outside a 32-bit integer cannot be converted, and the
+/// magnitude check works on precision less scale in 32-bit arithmetic, which
+/// wraps (so 1e2147483647 is an underflow), as DynamoDB answers.
+fn param_number(s: &str) -> Result<()> {
+    if s.is_empty() {
+        return Err(error::validation(UNCONVERTIBLE));
+    }
+    let bad = || error::validation(format!("{UNCONVERTIBLE}: {s}"));
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_ok = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) {
+        return Err(bad());
+    }
+    let exp: i64 = match exp {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !digits_ok(digits) {
+                return Err(bad());
+            }
+            e.parse().map_err(|_| bad())?
+        }
+    };
+    let scale = frac.len() as i64 - exp;
+    let (Ok(_), Ok(scale)) = (i32::try_from(exp), i32::try_from(scale)) else {
+        return Err(bad());
+    };
+    let all = format!("{int}{frac}");
+    let significant = all.trim_start_matches('0');
+    if significant.is_empty() {
+        return Ok(());
+    }
+    let magnitude = (significant.len() as i32).wrapping_sub(scale);
+    if magnitude > 126 {
+        return Err(error::validation(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range",
+        ));
+    }
+    if magnitude < -129 {
+        return Err(error::validation(
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+        ));
+    }
+    Ok(())
 }
 
 fn duplicate() -> AwsError {
@@ -247,7 +339,7 @@ async fn batch_one(
         let t = db.table(ctx, table)?;
         let key = {
             let st = t.read();
-            read_key(&st.meta, cond.as_ref()).filter(|_| index.is_none())
+            read_key(&st.meta, cond.as_ref())?.filter(|_| index.is_none())
         };
         let Some(key) = key else {
             return Err(error::validation(
@@ -394,7 +486,9 @@ pub async fn execute_transaction(db: &DynamoDb, ctx: &RequestContext, body: &Bod
                 continue;
             };
             let t = db.table(ctx, table)?;
-            let key = read_key(&t.read().meta, cond.as_ref()).ok_or_else(|| {
+            let key = read_key(&t.read().meta, cond.as_ref())
+                .map_err(in_member(i))?
+                .ok_or_else(|| {
                 in_member(i)(error::validation(
                     "Select statements within ExecuteTransaction must specify the primary key in the where clause.",
                 ))
@@ -440,4 +534,48 @@ pub async fn execute_transaction(db: &DynamoDb, ctx: &RequestContext, body: &Bod
     // a transaction of writes answers with an empty list of responses
     out["Responses"] = json!([]);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(s: &str) -> String {
+        match param_number(s) {
+            Ok(()) => "ok".into(),
+            Err(e) => e.message,
+        }
+    }
+
+    #[test]
+    fn reads_number_parameters_as_dynamodb_does() {
+        for ok in [
+            "1",
+            "-1.5e3",
+            ".5",
+            "5.",
+            "9.99e125",
+            "1e-130",
+            "0e99999",
+            "0.0001e-126",
+        ] {
+            assert_eq!(msg(ok), "ok", "{ok}");
+        }
+        assert_eq!(msg(""), UNCONVERTIBLE);
+        for bad in [
+            "abc",
+            "1e99999999999",
+            "-1e99999999999",
+            "1e2147483648",
+            "1e-2147483648",
+            "1.5e-2147483647",
+            "1e",
+            ".",
+        ] {
+            assert_eq!(msg(bad), format!("{UNCONVERTIBLE}: {bad}"), "{bad}");
+        }
+        assert!(msg("1e2147483647").starts_with("Number underflow"));
+        assert!(msg("1e126").starts_with("Number overflow"));
+        assert!(msg("1e-131").starts_with("Number underflow"));
+    }
 }

@@ -17,37 +17,256 @@ const MAX_DEPTH: usize = 64;
 /// How deep a literal value may nest: a scalar sits under at most 31 lists or maps.
 const MAX_VALUE_DEPTH: usize = 32;
 
-/// Words that never name an attribute where a term is expected.
+/// PartiQL's keywords (SQL-92's and its own, as partiql-lang-kotlin's lexer
+/// has them), less the infix operators and the literals: never an attribute
+/// name unless quoted.
 const KEYWORDS: &[&str] = &[
-    "SELECT",
-    "FROM",
-    "WHERE",
-    "ORDER",
-    "BY",
-    "GROUP",
-    "HAVING",
-    "LIMIT",
-    "OFFSET",
-    "INSERT",
-    "INTO",
-    "VALUE",
-    "VALUES",
-    "UPDATE",
-    "SET",
-    "REMOVE",
-    "DELETE",
-    "RETURNING",
-    "AS",
-    "AT",
-    "ASC",
-    "DESC",
-    "UNION",
-    "JOIN",
-    "ON",
+    "absolute",
+    "action",
+    "add",
+    "all",
+    "allocate",
+    "alter",
+    "any",
+    "are",
+    "as",
+    "asc",
+    "assertion",
+    "at",
+    "authorization",
+    "avg",
+    "begin",
+    "bit",
+    "bit_length",
+    "by",
+    "cascade",
+    "cascaded",
+    "case",
+    "cast",
+    "catalog",
+    "char",
+    "character",
+    "character_length",
+    "char_length",
+    "check",
+    "close",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "commit",
+    "connect",
+    "connection",
+    "constraint",
+    "constraints",
+    "continue",
+    "convert",
+    "corresponding",
+    "count",
+    "create",
+    "cross",
+    "current",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "cursor",
+    "date",
+    "deallocate",
+    "dec",
+    "decimal",
+    "declare",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "describe",
+    "descriptor",
+    "diagnostics",
+    "disconnect",
+    "distinct",
+    "domain",
+    "double",
+    "drop",
+    "else",
+    "end",
+    "end-exec",
+    "escape",
+    "except",
+    "exception",
+    "exec",
+    "execute",
+    "exists",
+    "external",
+    "extract",
+    "date_add",
+    "date_diff",
+    "fetch",
+    "first",
+    "float",
+    "for",
+    "foreign",
+    "found",
+    "from",
+    "full",
+    "get",
+    "global",
+    "go",
+    "goto",
+    "grant",
+    "group",
+    "having",
+    "identity",
+    "immediate",
+    "indicator",
+    "initially",
+    "inner",
+    "input",
+    "insensitive",
+    "insert",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "isolation",
+    "join",
+    "key",
+    "language",
+    "last",
+    "left",
+    "level",
+    "local",
+    "lower",
+    "match",
+    "max",
+    "min",
+    "module",
+    "names",
+    "national",
+    "natural",
+    "nchar",
+    "next",
+    "no",
+    "nullif",
+    "numeric",
+    "octet_length",
+    "of",
+    "on",
+    "only",
+    "open",
+    "option",
+    "order",
+    "outer",
+    "output",
+    "overlaps",
+    "pad",
+    "partial",
+    "position",
+    "precision",
+    "prepare",
+    "preserve",
+    "primary",
+    "prior",
+    "privileges",
+    "procedure",
+    "public",
+    "read",
+    "real",
+    "references",
+    "relative",
+    "restrict",
+    "revoke",
+    "right",
+    "rollback",
+    "rows",
+    "schema",
+    "scroll",
+    "section",
+    "select",
+    "session",
+    "session_user",
+    "set",
+    "size",
+    "smallint",
+    "some",
+    "space",
+    "sql",
+    "sqlcode",
+    "sqlerror",
+    "sqlstate",
+    "substring",
+    "sum",
+    "system_user",
+    "table",
+    "temporary",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "transaction",
+    "translate",
+    "translation",
+    "trim",
+    "union",
+    "unique",
+    "unknown",
+    "update",
+    "upper",
+    "usage",
+    "user",
+    "using",
+    "value",
+    "values",
+    "varchar",
+    "varying",
+    "view",
+    "when",
+    "whenever",
+    "where",
+    "with",
+    "work",
+    "write",
+    "zone",
+    "can_cast",
+    "can_lossless_cast",
+    "pivot",
+    "unpivot",
+    "limit",
+    "offset",
+    "tuple",
+    "remove",
+    "index",
+    "let",
+    "integer2",
+    "int2",
+    "integer4",
+    "int4",
+    "integer8",
+    "int8",
+    "bigint",
+    "conflict",
+    "do",
+    "nothing",
+    "returning",
+    "modified",
+    "new",
+    "old",
+    "bool",
+    "boolean",
+    "string",
+    "symbol",
+    "clob",
+    "blob",
+    "struct",
+    "list",
+    "sexp",
+    "bag",
 ];
 
 /// Infix keywords: where a term should start they are an operator.
-const OPERATOR_WORDS: &[&str] = &["AND", "OR", "IS", "IN", "BETWEEN", "LIKE"];
+const OPERATOR_WORDS: &[&str] = &["AND", "OR", "IS", "IN", "BETWEEN", "LIKE", "NOT"];
 
 /// Functions a WHERE clause knows: conditions, and `size` as an operand.
 const CONDITION_FUNCTIONS: &[&str] = &[
@@ -59,7 +278,8 @@ const CONDITION_FUNCTIONS: &[&str] = &[
 ];
 
 pub(super) fn is_keyword(w: &str) -> bool {
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(w))
+    let lower = w.to_ascii_lowercase();
+    KEYWORDS.contains(&lower.as_str())
 }
 
 pub(super) fn is_operator_word(w: &str) -> bool {
@@ -230,6 +450,10 @@ impl Parser<'_> {
         let mut segs = vec![Seg::Name(self.name()?)];
         loop {
             if self.eat_sym(".") {
+                if matches!(self.peek(), Some(Tok::Word(w)) if is_keyword(w) || is_operator_word(w))
+                {
+                    return Err(malformed("Invalid path dot component"));
+                }
                 segs.push(Seg::Name(self.name()?));
             } else if self.eat_sym("[") {
                 let neg = self.eat_sym("-");
@@ -467,6 +691,17 @@ impl Parser<'_> {
                     self.expect_sym(",")?;
                 }
             }
+            let want = match lower.as_str() {
+                "attribute_exists" | "attribute_not_exists" | "size" => 1,
+                "attribute_type" | "begins_with" | "contains" => 2,
+                _ => args.len(),
+            };
+            if self.place == Place::Where && args.len() != want {
+                return Err(error::validation(format!(
+                    "Incorrect number of operands for operator or function; operator or function: {lower}, number of operands: {}",
+                    args.len()
+                )));
+            }
             return Ok(Operand::Func(lower, args));
         }
         Ok(Operand::Path(self.path()?))
@@ -513,11 +748,20 @@ impl Parser<'_> {
     /// `x IS [NOT] <type>`, after IS.
     pub(super) fn is_type(&mut self, left: Operand) -> Result<Cond> {
         let negated = self.eat_word("NOT");
+        match self.type_name()? {
+            Ok(kind) => Ok(Cond::Is(left, kind, negated)),
+            Err(name) => Err(unsupported_is(&name)),
+        }
+    }
+
+    /// The type after `IS [NOT]`: one DynamoDB can test, or the name of a
+    /// PartiQL type it cannot.
+    pub(super) fn type_name(&mut self) -> Result<std::result::Result<IsKind, String>> {
         let word = match self.next() {
             Some(Tok::Word(w)) => w.to_ascii_uppercase(),
             _ => return Err(malformed("Expected type name")),
         };
-        let kind = match word.as_str() {
+        Ok(Ok(match word.as_str() {
             "MISSING" => IsKind::Missing,
             "NULL" => IsKind::Type("NULL"),
             "BOOL" | "BOOLEAN" => IsKind::Type("BOOL"),
@@ -526,19 +770,14 @@ impl Parser<'_> {
             "BLOB" => IsKind::Type("B"),
             "STRUCT" | "TUPLE" => IsKind::Type("M"),
             "LIST" => IsKind::Type("L"),
-            "DOUBLE" if self.eat_word("PRECISION") => {
-                return Err(unsupported_is("DOUBLE PRECISION"))
-            }
-            "CHARACTER" if self.eat_word("VARYING") => {
-                return Err(unsupported_is("CHARACTER VARYING"))
-            }
+            "DOUBLE" if self.eat_word("PRECISION") => return Ok(Err("DOUBLE PRECISION".into())),
+            "CHARACTER" if self.eat_word("VARYING") => return Ok(Err("CHARACTER VARYING".into())),
             "INT" | "INTEGER" | "INT2" | "INTEGER2" | "INT4" | "INTEGER4" | "INT8" | "INTEGER8"
             | "SMALLINT" | "BIGINT" | "FLOAT" | "REAL" | "DOUBLE" | "DECIMAL" | "DEC"
             | "TIMESTAMP" | "CHAR" | "CHARACTER" | "VARCHAR" | "SYMBOL" | "CLOB" | "SEXP"
-            | "BAG" | "ANY" | "DATE" | "TIME" => return Err(unsupported_is(&word)),
+            | "BAG" | "ANY" | "DATE" | "TIME" => return Ok(Err(word)),
             _ => return Err(malformed("Expected type name")),
-        };
-        Ok(Cond::Is(left, kind, negated))
+        }))
     }
 
     pub(super) fn predicate(&mut self) -> Result<Cond> {

@@ -237,9 +237,10 @@ fn write_key<'a>(meta: &TableMeta, cond: Option<&'a Cond>) -> Result<KeySplit<'a
 
 /// The key of a SELECT in a batch or a transaction: the WHERE clause must
 /// name one item by its key and say nothing else.
-pub(super) fn read_key(meta: &TableMeta, cond: Option<&Cond>) -> Option<Item> {
+pub(super) fn read_key(meta: &TableMeta, cond: Option<&Cond>) -> Result<Option<Item>> {
+    super::overlap::check(&meta.keys, cond)?;
     let split = split_key(&meta.keys, cond, true);
-    (split.complete(&meta.keys) && split.rest.is_empty()).then_some(split.key)
+    Ok((split.complete(&meta.keys) && split.rest.is_empty()).then_some(split.key))
 }
 
 /// `SELECT ... ORDER BY`: the sort, and where a page resumes.
@@ -410,6 +411,7 @@ fn select_plan(
         }
     }
     let keys = ix.map(|i| &i.keys).unwrap_or(&meta.keys);
+    super::overlap::check(keys, cond.as_ref())?;
     body.insert("TableName".into(), json!(table));
     if let Some(ix) = index {
         body.insert("IndexName".into(), json!(ix));
@@ -446,16 +448,28 @@ fn select_plan(
         let hash_eq = parts
             .iter()
             .position(|c| equality(c, false).is_some_and(|(n, _)| n == keys.hash.name));
-        match hash_eq {
+        let range_at = hash_eq.and_then(|h| {
+            keys.range.as_ref().and_then(|r| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .position(|(i, c)| i != h && is_range_condition(c, &r.name))
+            })
+        });
+        // A query's filter may not name a key attribute: a WHERE clause that
+        // says more of the key than a key condition holds is a filtered scan.
+        let key_names: Vec<&str> = std::iter::once(keys.hash.name.as_str())
+            .chain(keys.range.as_ref().map(|r| r.name.as_str()))
+            .collect();
+        let query = hash_eq.filter(|&h| {
+            parts.iter().enumerate().all(|(i, c)| {
+                i == h || Some(i) == range_at || !super::overlap::mentions(c, &key_names)
+            })
+        });
+        match query {
             Some(h) => {
                 op = "Query";
                 let mut key_parts = vec![names.cond(parts[h])];
-                let range_at = keys.range.as_ref().and_then(|r| {
-                    parts
-                        .iter()
-                        .enumerate()
-                        .position(|(i, c)| i != h && is_range_condition(c, &r.name))
-                });
                 if let Some(r) = range_at {
                     key_parts.push(names.cond(parts[r]));
                 }

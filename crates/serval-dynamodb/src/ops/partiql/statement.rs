@@ -275,6 +275,24 @@ impl Parser<'_> {
         Ok(Stmt::Insert { table, item })
     }
 
+    /// What DynamoDB says of a statement that is not one of its own. A bare
+    /// type test (`x IS INT4`) parses as PartiQL, and is refused as such.
+    fn not_a_statement(&mut self) -> AwsError {
+        if matches!(self.peek(), None | Some(Tok::Sym(";"))) {
+            return malformed("Unexpected term");
+        }
+        let start = self.pos;
+        if self.operand().is_ok() && self.eat_word("IS") {
+            self.eat_word("NOT");
+            return match self.type_name() {
+                Ok(_) => error::validation("Unsupported operation: IsType"),
+                Err(e) => e,
+            };
+        }
+        self.pos = start;
+        malformed("Unsupported statement")
+    }
+
     fn statement(&mut self) -> Result<Stmt> {
         let stmt = if self.eat_word("SELECT") {
             self.select()?
@@ -340,10 +358,7 @@ impl Parser<'_> {
             self.expect_sym(")")?;
             Stmt::Exists { table, index, cond }
         } else {
-            return Err(match self.peek() {
-                None | Some(Tok::Sym(";")) => malformed("Unexpected term"),
-                _ => malformed("Unsupported statement"),
-            });
+            return Err(self.not_a_statement());
         };
         self.eat_sym(";");
         if self.pos < self.toks.len() {
@@ -561,6 +576,20 @@ mod tests {
         assert_eq!(
             msg("SELECT * FROM \"t\".\"i\".\"x\""),
             "A path may contain at most 2 components in the FROM clause"
+        );
+        assert_eq!(
+            msg("SELECT * FROM t WHERE pk = 'a' AND attribute_exists(m.inner)"),
+            format!("{nwf}Invalid path dot component")
+        );
+        assert_eq!(msg("x IS INT4"), "Unsupported operation: IsType");
+        assert_eq!(
+            msg("x IS DOUBLE PRECISION"),
+            "Unsupported operation: IsType"
+        );
+        assert_eq!(msg("x IS FOO"), format!("{nwf}Expected type name"));
+        assert_eq!(
+            msg("SELECT * FROM t WHERE pk = 'a' AND attribute_exists()"),
+            "Incorrect number of operands for operator or function; operator or function: attribute_exists, number of operands: 0"
         );
         assert_eq!(
             msg("SELECT * FROM \"\""),
