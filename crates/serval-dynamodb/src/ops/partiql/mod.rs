@@ -295,6 +295,29 @@ async fn run(db: &DynamoDb, ctx: &RequestContext, mut plan: Plan) -> Result<Json
     Ok(Json::Object(out))
 }
 
+/// Reads a statement as ExecuteStatement does, without a table: parses it
+/// with its parameters, checks its OR branches against `keys` and projects
+/// `item` through its SELECT list. For fuzzing: any text must come back as
+/// `Ok` or a DynamoDB error, never a panic.
+pub fn check_statement(
+    statement: &str,
+    params: &[Value],
+    keys: &crate::model::KeySchema,
+    item: &Item,
+) -> Result<()> {
+    match parse(statement, params)? {
+        Stmt::Select { cond, proj, .. } => {
+            overlap::check(keys, cond.as_ref())?;
+            if let Some(p) = proj {
+                project(item, &p);
+            }
+        }
+        Stmt::Exists { cond, .. } => overlap::check(keys, cond.as_ref())?,
+        _ => {}
+    }
+    Ok(())
+}
+
 /// ExecuteStatement.
 pub async fn execute_statement(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
     let statement = str_of(body, "Statement").ok_or_else(|| {

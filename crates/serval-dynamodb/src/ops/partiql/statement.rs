@@ -596,4 +596,94 @@ mod tests {
             "Path component cannot be an empty string"
         );
     }
+
+    #[test]
+    fn token_soup_never_panics() {
+        const BITS: &[&str] = &[
+            "SELECT",
+            "*",
+            "FROM",
+            "\"t\"",
+            ".",
+            "\"i\"",
+            "WHERE",
+            "pk",
+            "=",
+            "'a'",
+            "AND",
+            "OR",
+            "NOT",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            "<<",
+            ">>",
+            ",",
+            ":",
+            "?",
+            "1",
+            "-",
+            "+",
+            ".5e3",
+            "1e99999999999",
+            "IS",
+            "NULL",
+            "MISSING",
+            "INT4",
+            "IN",
+            "BETWEEN",
+            "ORDER",
+            "BY",
+            "DESC",
+            "UPDATE",
+            "SET",
+            "REMOVE",
+            "DELETE",
+            "INSERT",
+            "INTO",
+            "VALUE",
+            "RETURNING",
+            "ALL",
+            "OLD",
+            "NEW",
+            "MODIFIED",
+            "EXISTS",
+            "set_add",
+            "size",
+            "attribute_exists",
+            "begins_with",
+            "m",
+            "l",
+            "sk",
+            "--",
+            "/*",
+            "*/",
+            ";",
+            "AS",
+            "x",
+            "true",
+            "''",
+            "\"\"",
+        ];
+        let params = [Value::S("p".into()), Value::Ss(vec!["s".into()])];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(BITS[(seed % BITS.len() as u64) as usize]);
+                text.push(if seed & 0x100 == 0 { ' ' } else { '\n' });
+            }
+            let n = (seed >> 20) as usize % 3;
+            let _ = parse(&text, &params[..n]);
+        }
+    }
 }
