@@ -1,8 +1,10 @@
 //! PartiQL for DynamoDB: ExecuteStatement, BatchExecuteStatement and
-//! ExecuteTransaction with SELECT, INSERT, UPDATE and DELETE. A statement is
-//! parsed here and rewritten into the equivalent item, query or scan request
-//! (its WHERE clause into a condition expression with generated names and
-//! values), which then runs through the same code as every other request.
+//! ExecuteTransaction with SELECT (ORDER BY included), INSERT, UPDATE (both
+//! forms), DELETE and, in transactions, EXISTS. A statement is parsed here and
+//! rewritten into the equivalent item, query, scan or transaction request (its
+//! WHERE clause into key conditions and condition expressions with generated
+//! names and values), which then runs through the same code as every other
+//! request. Refusals use DynamoDB's own words.
 
 mod ast;
 mod lex;
