@@ -127,7 +127,7 @@ impl DynamoDb {
     /// time (TTL expiry, stream timestamps and retention).
     pub fn start(store: Store, clock: Arc<dyn Clock>, config: DynamoConfig) -> Result<Arc<Self>> {
         let mut tables = HashMap::new();
-        let metas = scan_all(&store, KS_TABLES, b"")?;
+        let metas = store.scan_all(KS_TABLES, b"")?;
         for (_, v) in metas {
             let meta: TableMeta = match serde_json::from_slice(&v) {
                 Ok(m) => m,
@@ -138,7 +138,7 @@ impl DynamoDb {
             };
             let mut state = TableState::new(meta.clone());
             let prefix = format!("{}/", meta.uid).into_bytes();
-            for (_, raw) in scan_all(&store, KS_ITEMS, &prefix)? {
+            for (_, raw) in store.scan_all(KS_ITEMS, &prefix)? {
                 let parsed = serde_json::from_slice::<serde_json::Value>(&raw)
                     .ok()
                     .and_then(|j| value::item_from_json(&j).ok());
@@ -155,7 +155,8 @@ impl DynamoDb {
                 Table::new(state),
             );
         }
-        let dead_streams = scan_all(&store, KS_DEAD_STREAMS, b"")?
+        let dead_streams = store
+            .scan_all(KS_DEAD_STREAMS, b"")?
             .into_iter()
             .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
             .collect();
@@ -334,20 +335,6 @@ impl DynamoDb {
         );
         resp.set_header("content-encoding", coding.token());
         Ok(resp)
-    }
-}
-
-fn scan_all(store: &Store, ks: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(ks, prefix, after.as_deref(), 10_000)?;
-        let done = page.len() < 10_000;
-        after = page.last().map(|(k, _)| k.clone());
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
     }
 }
 

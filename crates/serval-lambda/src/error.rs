@@ -120,6 +120,26 @@ pub fn validation(value: &str, field: &str, constraint: &str) -> LambdaError {
     ))
 }
 
+/// A validation error unless `lo <= v <= hi`, worded as the model's range
+/// constraint.
+pub fn in_range(field: &str, v: i64, lo: i64, hi: i64) -> Result<()> {
+    if v < lo {
+        return Err(validation(
+            &v.to_string(),
+            field,
+            &format!("Member must have value greater than or equal to {lo}"),
+        ));
+    }
+    if v > hi {
+        return Err(validation(
+            &v.to_string(),
+            field,
+            &format!("Member must have value less than or equal to {hi}"),
+        ));
+    }
+    Ok(())
+}
+
 /// 412 for a `RevisionId` that is no longer current; `getter` names the
 /// API that returns the current one (`GetFunction/GetAlias`, `GetPolicy`).
 pub fn stale_revision(getter: &str) -> LambdaError {

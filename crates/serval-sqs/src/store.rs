@@ -200,20 +200,6 @@ pub fn expiry_ops(uid: &str, msgs: &[u64], dedups: &[String]) -> Vec<Op> {
     ops
 }
 
-fn scan_all(store: &Store, ks: &str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = store.scan(ks, prefix, after.as_deref(), 10_000)?;
-        let done = page.len() < 10_000;
-        after = page.last().map(|(k, _)| k.clone());
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
 fn seq_of_key(key: &[u8]) -> Option<u64> {
     let text = std::str::from_utf8(key).ok()?;
     let (_, hex) = text.rsplit_once('/')?;
@@ -269,7 +255,7 @@ pub fn message_of(seq: u64, rec: MessageRecordV1, now: u64) -> Message {
 /// Every queue with its messages, receive states and deduplication ids.
 pub fn load(store: &Store, now: u64) -> Result<Vec<Arc<Queue>>> {
     let mut out = Vec::new();
-    for (_, raw) in scan_all(store, KS_QUEUES, b"")? {
+    for (_, raw) in store.scan_all(KS_QUEUES, b"")? {
         let meta: QueueMeta = match serde_json::from_slice(&raw) {
             Ok(m) => m,
             Err(e) => {
@@ -280,14 +266,14 @@ pub fn load(store: &Store, now: u64) -> Result<Vec<Arc<Queue>>> {
         let q = Queue::new(meta);
         let prefix = format!("{}/", q.uid).into_bytes();
         let mut states: BTreeMap<u64, ReceiveStateV1> = BTreeMap::new();
-        for (k, v) in scan_all(store, KS_STATE, &prefix)? {
+        for (k, v) in store.scan_all(KS_STATE, &prefix)? {
             if let (Some(seq), Ok(st)) = (seq_of_key(&k), serde_json::from_slice(&v)) {
                 states.insert(seq, st);
             }
         }
         {
             let mut inner = q.lock();
-            for (k, v) in scan_all(store, KS_MSGS, &prefix)? {
+            for (k, v) in store.scan_all(KS_MSGS, &prefix)? {
                 let Some(seq) = seq_of_key(&k) else { continue };
                 let rec: MessageRecordV1 = match serde_json::from_slice(&v) {
                     Ok(r) => r,
@@ -307,7 +293,7 @@ pub fn load(store: &Store, now: u64) -> Result<Vec<Arc<Queue>>> {
                 }
                 inner.st.insert(m);
             }
-            for (k, v) in scan_all(store, KS_DEDUP, &prefix)? {
+            for (k, v) in store.scan_all(KS_DEDUP, &prefix)? {
                 let Ok(text) = String::from_utf8(k) else {
                     continue;
                 };

@@ -312,6 +312,23 @@ impl Store {
         })
     }
 
+    /// Every entry whose key starts with `prefix`, in key order, read in
+    /// pages (for loading a service's state at start).
+    pub fn scan_all(&self, ks: &str, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        const PAGE: usize = 10_000;
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self.scan(ks, prefix, after.as_deref(), PAGE)?;
+            let done = page.len() < PAGE;
+            after = page.last().map(|(k, _)| k.clone());
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Up to `limit` entries whose key starts with `prefix`, in key order,
     /// strictly after `after` when given.
     pub fn scan(

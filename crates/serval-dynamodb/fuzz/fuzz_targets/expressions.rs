@@ -33,6 +33,8 @@ fuzz_target!(|data: &[u8]| {
     let schema = KeySchema {
         hash: ("a", "N"),
         range: Some(("b", "S")),
+        more_hash: &[],
+        more_range: &[],
     };
     let _ = expr::parse_key_condition(text, &attrs, &schema);
     if let Ok(u) = expr::parse_update(text, &attrs) {

@@ -19,16 +19,16 @@ fuzz_target!(|data: &[u8]| {
         Value::N(Num::from_i64(1)),
         Value::Ss(vec!["x".into()]),
     ];
-    let keys = KeySchema {
-        hash: KeyAttr {
+    let keys = KeySchema::simple(
+        KeyAttr {
             name: "pk".into(),
             ty: "S".into(),
         },
-        range: Some(KeyAttr {
+        Some(KeyAttr {
             name: "sk".into(),
             ty: "S".into(),
         }),
-    };
+    );
     let item: Item = BTreeMap::from([
         ("pk".to_string(), Value::S("p".into())),
         ("l".to_string(), Value::L(vec![Value::M(BTreeMap::new())])),

@@ -290,6 +290,20 @@ pub(crate) fn from_cond(cond: &Cond, schema: &KeySchema<'_>) -> Result<KeyCondit
     match_schema(preds, schema)
 }
 
+/// A key predicate's operator must be indexable and its values of the key's type.
+fn check_pred(p: &KeyPred, ty: &str) -> Result<(), String> {
+    if matches!(
+        p.op,
+        "NULL" | "NOT_NULL" | "NE" | "CONTAINS" | "NOT_CONTAINS" | "IN"
+    ) {
+        return Err("Attempted conditional constraint is not an indexable operation".into());
+    }
+    if p.values.iter().any(|v| v.type_name() != ty) {
+        return Err("One or more parameter values were invalid: Condition parameter type does not match schema type".into());
+    }
+    Ok(())
+}
+
 /// Matches per-attribute predicates against the key schema.
 pub(crate) fn match_schema(
     preds: Vec<KeyPred>,
@@ -313,15 +327,7 @@ pub(crate) fn match_schema(
             }
             continue;
         };
-        if matches!(
-            p.op,
-            "NULL" | "NOT_NULL" | "NE" | "CONTAINS" | "NOT_CONTAINS" | "IN"
-        ) {
-            return Err("Attempted conditional constraint is not an indexable operation".into());
-        }
-        if p.values.iter().any(|v| v.type_name() != ty) {
-            return Err("One or more parameter values were invalid: Condition parameter type does not match schema type".into());
-        }
+        check_pred(p, ty)?;
         if is_hash && p.op != "EQ" {
             return Err("Query key condition not supported".into());
         }
@@ -385,15 +391,7 @@ fn match_multi(mut preds: Vec<KeyPred>, schema: &KeySchema<'_>) -> Result<KeyCon
         let Some(ty) = key_type(&p.attr) else {
             return Err("Query key condition not supported".into());
         };
-        if matches!(
-            p.op,
-            "NULL" | "NOT_NULL" | "NE" | "CONTAINS" | "NOT_CONTAINS" | "IN"
-        ) {
-            return Err("Attempted conditional constraint is not an indexable operation".into());
-        }
-        if p.values.iter().any(|v| v.type_name() != ty) {
-            return Err("One or more parameter values were invalid: Condition parameter type does not match schema type".into());
-        }
+        check_pred(p, ty)?;
     }
     let find = |preds: &[KeyPred], name: &str| preds.iter().position(|p| p.attr == name);
     let bad_hash: Vec<&str> = hashes

@@ -8,7 +8,7 @@ mod stream;
 
 use crate::api::Page;
 use crate::arn::FunctionRef;
-use crate::error::{validation, LambdaError, Result};
+use crate::error::{in_range, validation, LambdaError, Result};
 use crate::registry::FnKey;
 use crate::Lambda;
 use serde::{Deserialize, Serialize};
@@ -238,32 +238,14 @@ fn not_found() -> LambdaError {
     LambdaError::NotFound("The resource you requested does not exist.".into())
 }
 
-fn range(field: &str, v: i64, lo: i64, hi: i64) -> Result<()> {
-    if v < lo {
-        return Err(validation(
-            &v.to_string(),
-            field,
-            &format!("Member must have value greater than or equal to {lo}"),
-        ));
-    }
-    if v > hi {
-        return Err(validation(
-            &v.to_string(),
-            field,
-            &format!("Member must have value less than or equal to {hi}"),
-        ));
-    }
-    Ok(())
-}
-
 /// Applies the settable fields of `input` to `m`, with AWS's checks.
 fn apply(m: &mut Mapping, input: &MappingInput) -> Result<()> {
     if let Some(b) = input.batch_size {
-        range("batchSize", b, 1, 10_000)?;
+        in_range("batchSize", b, 1, 10_000)?;
         m.batch_size = b as u32;
     }
     if let Some(w) = input.maximum_batching_window_in_seconds {
-        range("maximumBatchingWindowInSeconds", w, 0, 300)?;
+        in_range("maximumBatchingWindowInSeconds", w, 0, 300)?;
         m.window_secs = w as u32;
     }
     if let Some(e) = input.enabled {
@@ -321,7 +303,7 @@ fn apply(m: &mut Mapping, input: &MappingInput) -> Result<()> {
             }
             if let Some(sc) = &input.scaling_config {
                 if let Some(n) = sc.get("MaximumConcurrency").and_then(Value::as_i64) {
-                    range("scalingConfig.maximumConcurrency", n, 2, 1000)?;
+                    in_range("scalingConfig.maximumConcurrency", n, 2, 1000)?;
                     m.max_concurrency = Some(n as u32);
                 }
             }
@@ -333,11 +315,11 @@ fn apply(m: &mut Mapping, input: &MappingInput) -> Result<()> {
         }
         SourceKind::DynamoDb => {
             if let Some(n) = input.maximum_retry_attempts {
-                range("maximumRetryAttempts", n, -1, 10_000)?;
+                in_range("maximumRetryAttempts", n, -1, 10_000)?;
                 m.max_retry_attempts = n;
             }
             if let Some(n) = input.maximum_record_age_in_seconds {
-                range("maximumRecordAgeInSeconds", n, -1, 604_800)?;
+                in_range("maximumRecordAgeInSeconds", n, -1, 604_800)?;
                 if (0..60).contains(&n) {
                     return Err(LambdaError::InvalidParameter(
                         "MaximumRecordAgeInSeconds must be -1 or between 60 and 604800".into(),
@@ -349,11 +331,11 @@ fn apply(m: &mut Mapping, input: &MappingInput) -> Result<()> {
                 m.bisect = b;
             }
             if let Some(p) = input.parallelization_factor {
-                range("parallelizationFactor", p, 1, 10)?;
+                in_range("parallelizationFactor", p, 1, 10)?;
                 m.parallelization = p as u32;
             }
             if let Some(t) = input.tumbling_window_in_seconds {
-                range("tumblingWindowInSeconds", t, 0, 900)?;
+                in_range("tumblingWindowInSeconds", t, 0, 900)?;
                 m.tumbling_window_secs = Some(t as u32);
             }
             if let Some(d) = &input.destination_config {

@@ -5,7 +5,7 @@
 use super::{ok, page_response};
 use crate::api::Page;
 use crate::arn::FunctionRef;
-use crate::error::{validation, LambdaError, Result};
+use crate::error::{in_range, validation, LambdaError, Result};
 use crate::model::EventInvokeConfig;
 use crate::registry::{FnKey, Function};
 use crate::{not_found, Lambda};
@@ -83,31 +83,11 @@ fn apply(
 ) -> Result<EventInvokeConfig> {
     let mut cfg = base;
     if let Some(n) = input.maximum_retry_attempts {
-        if !(0..=2).contains(&n) {
-            return Err(validation(
-                &n.to_string(),
-                "maximumRetryAttempts",
-                if n < 0 {
-                    "Member must have value greater than or equal to 0"
-                } else {
-                    "Member must have value less than or equal to 2"
-                },
-            ));
-        }
+        in_range("maximumRetryAttempts", n, 0, 2)?;
         cfg.max_retry_attempts = Some(n as u32);
     }
     if let Some(n) = input.maximum_event_age_in_seconds {
-        if !(60..=21_600).contains(&n) {
-            return Err(validation(
-                &n.to_string(),
-                "maximumEventAgeInSeconds",
-                if n < 60 {
-                    "Member must have value greater than or equal to 60"
-                } else {
-                    "Member must have value less than or equal to 21600"
-                },
-            ));
-        }
+        in_range("maximumEventAgeInSeconds", n, 60, 21_600)?;
         cfg.max_event_age_secs = Some(n as u32);
     }
     if let Some(d) = input.destination_config {

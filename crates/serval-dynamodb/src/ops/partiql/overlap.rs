@@ -330,16 +330,16 @@ mod tests {
     use crate::model::KeyAttr;
 
     fn overlaps(where_: &str) -> bool {
-        let keys = KeySchema {
-            hash: KeyAttr {
+        let keys = KeySchema::simple(
+            KeyAttr {
                 name: "pk".into(),
                 ty: "S".into(),
             },
-            range: Some(KeyAttr {
+            Some(KeyAttr {
                 name: "sk".into(),
                 ty: "S".into(),
             }),
-        };
+        );
         let Ok(Stmt::Select { cond, .. }) = parse(&format!("SELECT * FROM t WHERE {where_}"), &[])
         else {
             panic!("{where_}");
