@@ -8,7 +8,7 @@ use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::{check_item, check_key, stage, write_capacity};
 use crate::request::{obj_of, str_of, Body};
 use crate::table::{PKey, Stored};
-use crate::value::{item_from_json, item_size, item_to_json, Item};
+use crate::value::{item_from_json, item_from_json_in, item_size, item_to_json, Item, Layer};
 use crate::DynamoDb;
 use serde_json::{json, Map, Value as Json};
 use serval_core::RequestContext;
@@ -67,6 +67,7 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
                 ..Allowed::default()
             },
             None,
+            Layer::Read,
         )?;
         let consistent = spec["ConsistentRead"].as_bool().unwrap_or(false);
         let t = db.table(ctx, name)?;
@@ -76,7 +77,7 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
         let mut left = Vec::new();
         let mut units = 0.0;
         for k in &keys {
-            let key = item_from_json(k).map_err(|e| e.into_aws())?;
+            let key = item_from_json_in(k, Layer::Read).map_err(|e| e.into_aws())?;
             let pk = check_key(&st.meta, &key)?;
             if !seen.insert(pk.clone()) {
                 return Err(error::validation(

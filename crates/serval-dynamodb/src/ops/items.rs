@@ -7,7 +7,7 @@ use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::request::{str_of, Body, Checks};
 use crate::table::{KeyPart, PKey, Stored, TableState};
-use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
+use crate::value::{item_from_json_in, item_size, item_to_json, write_item, Item, Layer, Value};
 use crate::{DynamoDb, KS_ITEMS};
 use serval_core::{AwsError, RequestContext};
 use serval_store::Op;
@@ -148,8 +148,8 @@ pub fn check_key(meta: &TableMeta, key: &Item) -> Result<PKey> {
     Ok(pk)
 }
 
-/// Reads the `Key` parameter of a request.
-pub fn key_param(body: &Body, field: &str) -> Result<Item> {
+/// Reads the `Key` parameter of a request with the messages of `layer`.
+pub fn key_param(body: &Body, field: &str, layer: Layer) -> Result<Item> {
     match body.get(field) {
         None | Some(serde_json::Value::Null) => {
             let mut c = Checks::new();
@@ -157,7 +157,7 @@ pub fn key_param(body: &Body, field: &str) -> Result<Item> {
             c.finish()?;
             Ok(Item::new())
         }
-        Some(v) => item_from_json(v).map_err(|e| e.into_aws()),
+        Some(v) => item_from_json_in(v, layer).map_err(|e| e.into_aws()),
     }
 }
 
@@ -307,11 +307,11 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
     if rv != "NONE" && rv != "ALL_OLD" {
         return Err(error::validation(
-            "ReturnValues can only be ALL_OLD or NONE",
+            Layer::Write.enveloped("ReturnValues can only be ALL_OLD or NONE"),
         ));
     }
     let item = match body.get("Item") {
-        Some(v) if !v.is_null() => item_from_json(v).map_err(|e| e.into_aws())?,
+        Some(v) if !v.is_null() => item_from_json_in(v, Layer::Write).map_err(|e| e.into_aws())?,
         _ => {
             let mut c = Checks::new();
             c.required(body, "Item");
@@ -326,6 +326,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
@@ -360,7 +361,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
 /// GetItem.
 pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     common_checks(body, false)?;
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Read)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -368,6 +369,7 @@ pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<
             ..Allowed::default()
         },
         None,
+        Layer::Read,
     )?;
     let consistent = body
         .get("ConsistentRead")
@@ -406,10 +408,10 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
     if rv != "NONE" && rv != "ALL_OLD" {
         return Err(error::validation(
-            "ReturnValues can only be ALL_OLD or NONE",
+            Layer::Write.enveloped("ReturnValues can only be ALL_OLD or NONE"),
         ));
     }
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Write)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -417,6 +419,7 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
@@ -477,7 +480,7 @@ pub fn updated_item(
 pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     common_checks(body, true)?;
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Write)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -486,6 +489,7 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;

@@ -10,7 +10,7 @@ use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::{check_item, check_key, stage, updated_item, write_capacity};
 use crate::request::{arr_of, str_of, Body};
 use crate::table::{PKey, Stored, TableState};
-use crate::value::{item_from_json, item_size, item_to_json, Item};
+use crate::value::{item_from_json, item_size, item_to_json, Item, Layer};
 use crate::{DynamoDb, Table};
 use serde_json::{json, Map, Value as Json};
 use serval_core::{AwsError, RequestContext};
@@ -68,6 +68,7 @@ pub fn transact_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<
                 ..Allowed::default()
             },
             None,
+            Layer::Older,
         )?;
         let key =
             item_from_json(get.get("Key").unwrap_or(&Json::Null)).map_err(|e| e.into_aws())?;
@@ -207,7 +208,7 @@ fn transact_locked(
             update: kind == "Update",
             ..Allowed::default()
         };
-        let exprs = Prepared::new(&spec, allowed, None)?;
+        let exprs = Prepared::new(&spec, allowed, None, Layer::Older)?;
         let (action, key) = match kind.as_str() {
             "ConditionCheck" => {
                 if spec.get("ConditionExpression").is_none() {
