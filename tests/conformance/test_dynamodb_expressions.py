@@ -323,6 +323,15 @@ def test_attribute_names_errors(ddb, base):
                  ExpressionAttributeValues={":v": {"SS": []}})
 
 
+def test_end_of_input_is_quoted_like_any_token(ddb_raw, base):
+    expect_error("ValidationException", ddb_raw.scan, TableName=base, FilterExpression="n = ",
+                 message='Invalid FilterExpression: Syntax error; token: "<EOF>", near: "="')
+    expect_error("ValidationException", ddb_raw.put_item, TableName=base, Item=avs(BASE),
+                 ConditionExpression="attribute_not_exists(",
+                 message='1 validation error detected: Invalid ConditionExpression: Syntax error; token: "<EOF>", '
+                         'near: "("')
+
+
 def test_empty_condition_expression(ddb_raw, base):
     expect_error("ValidationException", ddb_raw.put_item, TableName=base, Item=avs(BASE), ConditionExpression="",
                  contains="Invalid ConditionExpression: The expression can not be empty")

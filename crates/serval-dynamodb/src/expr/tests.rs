@@ -484,7 +484,7 @@ fn projections_keep_structure_and_compact_lists() {
         e(""),
         "Invalid ProjectionExpression: The expression can not be empty;"
     );
-    assert!(e("a,").starts_with("Invalid ProjectionExpression: Syntax error; token: <EOF>"));
+    assert!(e("a,").starts_with("Invalid ProjectionExpression: Syntax error; token: \"<EOF>\""));
 }
 
 #[test]
