@@ -563,6 +563,7 @@ fn update_table_locked(
     let mut state = t.write();
     let mut meta = state.meta.clone();
     let mut changed = false;
+    let billing_before = meta.billing.clone();
     let new_defs: Vec<KeyAttr> = {
         let mut c = Checks::new();
         let d = if body.get("AttributeDefinitions").is_some() {
@@ -594,7 +595,8 @@ fn update_table_locked(
         }
         let new = throughput(pt, "")?.unwrap_or_default();
         let old = meta.throughput;
-        if new.read == old.read && new.write == old.write && str_of(body, "BillingMode").is_none() {
+        // Restating the billing mode the table already has changes nothing either.
+        if new.read == old.read && new.write == old.write && meta.billing == billing_before {
             return Err(error::validation(format!(
                 "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
                 old.read, new.read, old.write, new.write
