@@ -531,9 +531,12 @@ def test_tags_empty_table(ddb, table_s):
 
 def test_tags_missing_table(ddb):
     arn = ARN_PREFIX + unique_name("t-missing")
-    expect_error("ResourceNotFoundException", ddb.list_tags_of_resource, ResourceArn=arn)
-    expect_error("ResourceNotFoundException", ddb.tag_resource, ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}])
-    expect_error("ResourceNotFoundException", ddb.untag_resource, ResourceArn=arn, TagKeys=["a"])
+    # "ResourceArn", as us-east-1 spells it now (older answers read "ResourcArn")
+    want = f"Requested resource not found: ResourceArn: {arn} not found"
+    expect_error("ResourceNotFoundException", ddb.list_tags_of_resource, ResourceArn=arn, message=want)
+    expect_error("ResourceNotFoundException", ddb.tag_resource, ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}],
+                 message=want)
+    expect_error("ResourceNotFoundException", ddb.untag_resource, ResourceArn=arn, TagKeys=["a"], message=want)
 
 
 def test_tags_bad_arn(ddb):

@@ -856,13 +856,13 @@ fn table_by_arn(
     if account != ctx.account_id || region != ctx.region {
         return Err(error::err(
             "ResourceNotFoundException",
-            format!("Requested resource not found: ResourcArn: {arn} not found"),
+            format!("Requested resource not found: ResourceArn: {arn} not found"),
         ));
     }
     db.table(ctx, name).map_err(|_| {
         error::err(
             "ResourceNotFoundException",
-            format!("Requested resource not found: ResourcArn: {arn} not found"),
+            format!("Requested resource not found: ResourceArn: {arn} not found"),
         )
     })
 }
