@@ -2,7 +2,7 @@
 //! key and item checks they share with batches and transactions.
 
 use crate::error::{self, Result};
-use crate::model::{KeyAttr, TableMeta};
+use crate::model::{KeyAttr, KeySchema, TableMeta};
 use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::request::{str_of, Body, Checks};
@@ -40,6 +40,20 @@ fn empty_key_message(v: &Value, name: &str) -> AwsError {
     error::validation(format!(
         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {name}"
     ))
+}
+
+/// An empty string or binary in a key attribute of `item` (an item or a
+/// key): the ValidationException the transactions answer before any action
+/// runs, where a key of the wrong type or shape cancels the transaction.
+pub fn check_key_not_empty(keys: &KeySchema, item: &Item) -> Result<()> {
+    for attr in std::iter::once(&keys.hash).chain(keys.range.iter()) {
+        if let Some(v) = item.get(&attr.name) {
+            if attr.type_matches(v) && empty_key_value(attr, v) {
+                return Err(empty_key_message(v, &attr.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_key_sizes(meta: &TableMeta, pk: &PKey) -> Result<()> {
