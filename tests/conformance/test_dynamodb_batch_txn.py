@@ -107,6 +107,19 @@ def test_batch_write_invalid_request_writes_nothing(ddb, ddb_raw, table_s):
     expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={table_s: []})
 
 
+def test_batch_write_put_key_mismatch_is_a_schema_error(ddb_raw, table_s):
+    # BatchWriteItem words a put item's missing or wrongly typed key as a bad Key, where PutItem
+    # names the attribute (paritysuite batchWriteItem, us-east-1 and eu-west-2, 2026)
+    for item in ({"pk": {"N": "5"}}, {"pk": {"L": [{"S": "x"}]}}, {"other": {"S": "x"}}):
+        expect_error("ValidationException", ddb_raw.batch_write_item,
+                     RequestItems={table_s: [{"PutRequest": {"Item": item}}]},
+                     message="The provided key element does not match the schema")
+    expect_error("ValidationException", ddb_raw.batch_write_item,
+                 RequestItems={table_s: [{"PutRequest": {"Item": {"pk": {"S": ""}}}}]},
+                 message="One or more parameter values are not valid. The AttributeValue for a key attribute "
+                         "cannot contain an empty string value. Key: pk")
+
+
 def test_batch_write_missing_table(ddb, table_s):
     missing = unique_name("t-missing")
     expect_error("ResourceNotFoundException", ddb.batch_write_item, RequestItems={

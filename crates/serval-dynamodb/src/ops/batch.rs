@@ -5,7 +5,7 @@
 use crate::error::{self, Result};
 use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
-use crate::ops::items::{check_item, check_key, stage, write_capacity};
+use crate::ops::items::{check_item, check_item_key, check_key, stage, write_capacity};
 use crate::request::{obj_of, str_of, Body};
 use crate::table::{PKey, Stored};
 use crate::value::{item_from_json, item_from_json_in, item_size, item_to_json, Item, Layer};
@@ -150,6 +150,7 @@ pub async fn batch_write(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
                 let (pk, write) = match (w.get("PutRequest"), w.get("DeleteRequest")) {
                     (Some(p), None) => {
                         let item = item_from_json(&p["Item"]).map_err(|e| e.into_aws())?;
+                        check_item_key(&st.meta, &item)?;
                         (check_item(&st.meta, &item)?, Write::Put(item))
                     }
                     (None, Some(d)) => {

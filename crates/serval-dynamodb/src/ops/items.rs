@@ -141,6 +141,22 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
     Ok(pk)
 }
 
+/// BatchWriteItem's check of a put item's key attributes: one missing or of
+/// the wrong type is the same schema mismatch a bad `Key` is (PutItem words
+/// it per attribute instead).
+pub fn check_item_key(meta: &TableMeta, item: &Item) -> Result<()> {
+    let matches = std::iter::once(&meta.keys.hash)
+        .chain(meta.keys.range.iter())
+        .all(|attr| item.get(&attr.name).is_some_and(|v| attr.type_matches(v)));
+    if matches {
+        Ok(())
+    } else {
+        Err(error::validation(
+            "The provided key element does not match the schema",
+        ))
+    }
+}
+
 /// Checks a `Key` parameter (exactly the key attributes, right types).
 pub fn check_key(meta: &TableMeta, key: &Item) -> Result<PKey> {
     let mismatch = || error::validation("The provided key element does not match the schema");
