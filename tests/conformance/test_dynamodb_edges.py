@@ -23,6 +23,35 @@ def test_enum_and_length_violations_are_collected_as_dynamodb_words_them(ddb_raw
     assert "Member must satisfy enum value set" in msg
 
 
+ENV = "1 validation error detected: "
+
+
+def test_enum_values_are_listed_in_dynamodbs_order(ddb_raw, table_s, make_table):
+    expect_error("ValidationException", ddb_raw.query, TableName=table_s, KeyConditionExpression="pk = :p",
+                 ExpressionAttributeValues=avs({":p": "a"}), Select="INVALID_VALUE",
+                 message=ENV + "Value 'INVALID_VALUE' at 'select' failed to satisfy constraint: Member must satisfy "
+                               "enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]")
+    expect_error("ValidationException", make_table, client=ddb_raw, wait=False,
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "INVALID"}],
+                 message=ENV + "Value 'INVALID' at 'attributeDefinitions.1.member.attributeType' failed to satisfy "
+                               "constraint: Member must satisfy enum value set: [B, N, S]")
+    # UpdateItem without a Key: every member, in DynamoDB's order, the missing key last
+    expect_error("ValidationException", ddb_raw.update_item, TableName="", UpdateExpression="SET a = :a",
+                 ExpressionAttributeValues=avs({":a": "x"}), ReturnConsumedCapacity="INVALID", ReturnValues="INVALID",
+                 message="4 validation errors detected: Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy "
+                         "constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; Value '' at "
+                         "'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1; "
+                         "Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value "
+                         "set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; Value null at 'key' failed to satisfy "
+                         "constraint: Member must not be null")
+    expect_error("ValidationException", ddb_raw.update_item, TableName=table_s,
+                 AttributeUpdates={"x": {"Action": "PUT", "Value": {"S": "1"}}},
+                 Expected={"a": {"Exists": False}, "b": {"Exists": False}}, ConditionalOperator="XOR",
+                 message="2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy "
+                         "constraint: Member must satisfy enum value set: [OR, AND]; Value null at 'key' failed to "
+                         "satisfy constraint: Member must not be null")
+
+
 def test_wrong_json_type_is_a_serialization_exception(ddb, table_s):
     status, _, doc = raw_call(
         ddb.meta.endpoint_url, "DynamoDB_20120810.GetItem",

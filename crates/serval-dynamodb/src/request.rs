@@ -94,7 +94,10 @@ pub fn check_shape(prefix: &str, op: &str, body: &Body) -> Result<()> {
     match model.check(op, body) {
         Ok(()) => Ok(()),
         Err(ShapeError::Serialization(m)) => Err(error::serialization(m)),
-        Err(ShapeError::Invalid(e)) => Err(error::validation(ShapeError::validation_message(&e))),
+        Err(ShapeError::Invalid(e)) => {
+            let messages: Vec<String> = e.iter().map(|v| v.message()).collect();
+            Err(error::validation(ShapeError::validation_message(&messages)))
+        }
     }
 }
 
