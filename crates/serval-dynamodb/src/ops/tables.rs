@@ -70,16 +70,21 @@ fn check_key_schema_shape(c: &mut Checks, v: Option<&Json>, path: &str) {
     match v.and_then(Json::as_array) {
         None => c.fail(&Json::Null, path, "Member must not be null"),
         Some(list) => {
+            // DynamoDB echoes the list as Java prints it
+            let shown = format!(
+                "'{}'",
+                crate::validate::java_key_schema(&Json::Array(list.clone()))
+            );
             if list.is_empty() {
-                c.fail(
-                    &Json::Array(list.clone()),
+                c.fail_shown(
+                    &shown,
                     path,
                     "Member must have length greater than or equal to 1",
                 );
             }
             if list.len() > 2 {
-                c.fail(
-                    &Json::Array(list.clone()),
+                c.fail_shown(
+                    &shown,
                     path,
                     "Member must have length less than or equal to 2",
                 );
