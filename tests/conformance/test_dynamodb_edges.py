@@ -107,6 +107,14 @@ def test_batch_request_items_constraints(ddb_raw, table_s):
                                f"deleteRequest=null)]}}' at 'requestItems' failed to satisfy constraint: {TABLE_NAME_KEYS}")
 
 
+def test_batch_get_may_not_mix_projection_kinds_across_tables(ddb_raw, table_s, make_table):
+    other = make_table(range_key=("sk", "S"))
+    expect_error("ValidationException", ddb_raw.batch_get_item, RequestItems={
+        table_s: {"Keys": [avs({"pk": "a"})], "ProjectionExpression": "pk"},
+        other: {"Keys": [avs({"pk": "b", "sk": "z"})], "AttributesToGet": ["pk"]}},
+        contains="Can not use both expression and non-expression parameters")
+
+
 def test_create_table_checks_its_name_first(ddb_raw, make_table):
     expect_error("ValidationException", ddb_raw.create_table,
                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],

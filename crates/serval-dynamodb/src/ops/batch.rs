@@ -48,6 +48,18 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
             "Too many items requested for the BatchGetItem call",
         ));
     }
+    // Each table's block may be consistent on its own, yet one request
+    // may not mix a projection expression and AttributesToGet.
+    let uses = |field: &str| {
+        tables
+            .values()
+            .any(|t| t.get(field).is_some_and(|v| !v.is_null()))
+    };
+    if uses("ProjectionExpression") && uses("AttributesToGet") {
+        return Err(error::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+        ));
+    }
     let mut responses = Map::new();
     let mut unprocessed = Map::new();
     let mut consumed = Vec::new();
