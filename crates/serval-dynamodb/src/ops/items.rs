@@ -16,7 +16,8 @@ use std::sync::Arc;
 /// Largest item DynamoDB stores.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+/// In the order DynamoDB lists them (as the model file has them).
+const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 
 fn invalid(msg: impl AsRef<str>) -> AwsError {

@@ -19,11 +19,12 @@ use std::sync::Arc;
 /// Most bytes one Query or Scan page reads.
 const PAGE_BYTES: usize = 1024 * 1024;
 
+/// In the order DynamoDB lists them (as the model file has them).
 const SELECT: &[&str] = &[
-    "ALL_ATTRIBUTES",
-    "ALL_PROJECTED_ATTRIBUTES",
     "SPECIFIC_ATTRIBUTES",
     "COUNT",
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
 ];
 
 fn start_key_invalid(detail: &str) -> AwsError {
