@@ -496,3 +496,15 @@ def test_transactions_hold_at_most_4_mb_of_items(ddb, table_s):
     items = [{"Put": {"TableName": table_s, "Item": avs({"pk": f"k{i}", "v": big})}} for i in range(50)]
     expect_error("ValidationException", ddb.transact_write_items, TransactItems=items,
                  contains="size cannot exceed")
+
+
+def test_partiql_parameters_read_numbers_as_java_does(ddb_raw, table_s):
+    # a PartiQL parameter goes through the older value checker (paritysuite
+    # partiqlParameterNumbers, us-east-1 and eu-west-2, 2026-10)
+    stmt = f'SELECT * FROM "{table_s}" WHERE pk = \'a\' AND n = ?'
+    for n, want in (("1e2147483647", "Number underflow. Attempting to store a number with magnitude smaller than "
+                                     "supported range"),
+                    ("1e2147483648", "The parameter cannot be converted to a numeric value: 1e2147483648"),
+                    ("", "The parameter cannot be converted to a numeric value")):
+        expect_error("ValidationException", ddb_raw.execute_statement, Statement=stmt, Parameters=[{"N": n}],
+                     message=want)
