@@ -107,6 +107,19 @@ def test_batch_write_invalid_request_writes_nothing(ddb, ddb_raw, table_s):
     expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={table_s: []})
 
 
+def test_batch_write_put_key_mismatch_is_a_schema_error(ddb_raw, table_s):
+    # BatchWriteItem words a put item's missing or wrongly typed key as a bad Key, where PutItem
+    # names the attribute (paritysuite batchWriteItem, us-east-1 and eu-west-2, 2026)
+    for item in ({"pk": {"N": "5"}}, {"pk": {"L": [{"S": "x"}]}}, {"other": {"S": "x"}}):
+        expect_error("ValidationException", ddb_raw.batch_write_item,
+                     RequestItems={table_s: [{"PutRequest": {"Item": item}}]},
+                     message="The provided key element does not match the schema")
+    expect_error("ValidationException", ddb_raw.batch_write_item,
+                 RequestItems={table_s: [{"PutRequest": {"Item": {"pk": {"S": ""}}}}]},
+                 message="One or more parameter values are not valid. The AttributeValue for a key attribute "
+                         "cannot contain an empty string value. Key: pk")
+
+
 def test_batch_write_missing_table(ddb, table_s):
     missing = unique_name("t-missing")
     expect_error("ResourceNotFoundException", ddb.batch_write_item, RequestItems={
@@ -425,6 +438,48 @@ def test_transact_write_item_validation_error_is_cancellation(ddb, table_s):
     assert _get(ddb, table_s, {"pk": "ok"}) is None
 
 
+def test_transact_write_empty_key_value_is_refused_outright(ddb_raw, make_table, table_s):
+    # unlike a key of the wrong type, an empty key value is a top-level ValidationException
+    # (paritysuite transactWriteItems, 2026-10), on every action type
+    binary = make_table(hash_key=("pk", "B"))
+    actions = [
+        lambda t, k: {"Put": {"TableName": t, "Item": k}},
+        lambda t, k: {"Update": {"TableName": t, "Key": k, "UpdateExpression": "SET a = :v",
+                                 "ExpressionAttributeValues": {":v": {"S": "x"}}}},
+        lambda t, k: {"Delete": {"TableName": t, "Key": k}},
+        lambda t, k: {"ConditionCheck": {"TableName": t, "Key": k, "ConditionExpression": "attribute_not_exists(pk)"}},
+    ]
+    for action in actions:
+        for table, key, what in ((table_s, {"pk": {"S": ""}}, "string"), (binary, {"pk": {"B": b""}}, "binary")):
+            expect_error("ValidationException", ddb_raw.transact_write_items,
+                         TransactItems=[{"Put": {"TableName": table_s, "Item": {"pk": {"N": "1"}}}}, action(table, key)],
+                         message="One or more parameter values are not valid. The AttributeValue for a key attribute "
+                                 f"cannot contain an empty {what} value. Key: pk")
+
+
+def test_transact_write_expressions_are_checked_before_any_table(ddb_raw, table_s):
+    missing = {"Put": {"TableName": unique_name("t-missing"), "Item": avs({"pk": "a"})}}
+    bad_condition = {"ConditionCheck": {"TableName": table_s, "Key": avs({"pk": "c"}),
+                                        "ConditionExpression": "attribute_not_exists("}}
+    unused = {"ConditionCheck": {"TableName": table_s, "Key": avs({"pk": "c"}),
+                                 "ConditionExpression": "attribute_not_exists(pk)",
+                                 "ExpressionAttributeValues": {":v": {"S": "x"}}}}
+    expect_error("ValidationException", ddb_raw.transact_write_items, TransactItems=[missing, bad_condition],
+                 message='Invalid ConditionExpression: Syntax error; token: "<EOF>", near: "("')
+    for items in ([missing, unused], [unused, missing]):
+        expect_error("ValidationException", ddb_raw.transact_write_items, TransactItems=items,
+                     message="Value provided in ExpressionAttributeValues unused in expressions: keys: {:v}")
+    # between two bad actions, the first in request order wins
+    deep = {"S": "leaf"}
+    for _ in range(32):
+        deep = {"M": {"n": deep}}
+    too_deep = {"Put": {"TableName": table_s, "Item": {"pk": {"S": "d"}, "data": deep}}}
+    expect_error("ValidationException", ddb_raw.transact_write_items, TransactItems=[bad_condition, too_deep],
+                 contains="Syntax error")
+    expect_error("ValidationException", ddb_raw.transact_write_items, TransactItems=[too_deep, bad_condition],
+                 contains="Nesting Levels have exceeded supported limits")
+
+
 def test_transact_write_consumed_capacity(ddb, table_s, table_sn):
     resp = ddb.transact_write_items(TransactItems=[
         {"Put": {"TableName": table_s, "Item": avs({"pk": "a"})}},
@@ -474,14 +529,30 @@ def test_transact_get_limits_and_errors(ddb, ddb_raw, table_s):
         {"Get": {"TableName": table_s, "Key": avs({"pk": "g1"})}}], contains=ONE_ITEM)
     expect_error("ValidationException", ddb_raw.transact_get_items, TransactItems=[])
     expect_error("ValidationException", ddb.transact_get_items, TransactItems=[
-        {"Get": {"TableName": table_s, "Key": avs({"pk": 1})}}])
-    expect_error("ValidationException", ddb.transact_get_items, TransactItems=[
         {"Get": {"TableName": table_s, "Key": avs({"pk": "g1"}), "ProjectionExpression": "#zz"}}], contains="#zz")
     expect_error("ValidationException", ddb.transact_get_items, TransactItems=[
         {"Get": {"TableName": table_s, "Key": avs({"pk": "g1"}), "ProjectionExpression": "v",
                  "ExpressionAttributeNames": {"#qq": "q"}}}], contains="#qq")
     expect_error("ResourceNotFoundException", ddb.transact_get_items, TransactItems=[
         {"Get": {"TableName": unique_name("t-missing"), "Key": avs({"pk": "g1"})}}])
+
+
+def test_transact_get_invalid_key_cancels_but_an_empty_key_value_is_refused(ddb, ddb_raw, make_table, table_s):
+    # a key that does not match the schema is the action's ValidationError (paritysuite, 2026-10)
+    for key in ({}, {"pk": {"N": "1"}}):
+        msg, reasons = cancelled(ddb_raw.transact_get_items, TransactItems=[
+            {"Get": {"TableName": table_s, "Key": avs({"pk": "a"})}},
+            {"Get": {"TableName": table_s, "Key": key}}])
+        assert msg == "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ValidationError]"
+        assert [r["Code"] for r in reasons] == ["None", "ValidationError"]
+        assert reasons[1]["Message"] == "The provided key element does not match the schema"
+    # an empty key value is refused before anything runs
+    binary = make_table(hash_key=("pk", "B"))
+    for table, key, what in ((table_s, {"pk": {"S": ""}}, "string"), (binary, {"pk": {"B": b""}}, "binary")):
+        expect_error("ValidationException", ddb_raw.transact_get_items, TransactItems=[
+            {"Get": {"TableName": table, "Key": key}}],
+            message="One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+                    f"contain an empty {what} value. Key: pk")
 
 
 def test_transact_get_consumed_capacity(ddb, table_s):

@@ -27,6 +27,120 @@ def test_enum_and_length_violations_are_collected_as_dynamodb_words_them(ddb_raw
     assert "Member must satisfy enum value set" in msg
 
 
+ENV = "1 validation error detected: "
+TABLE_NAME_KEYS = ("Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member "
+                   "must have length greater than or equal to 3, Member must satisfy regular expression pattern: "
+                   "[a-zA-Z0-9_.-]+]")
+RCC = ("Value 'BOGUS' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: "
+       "[INDEXES, TOTAL, NONE]")
+
+
+def test_enum_values_are_listed_in_dynamodbs_order(ddb_raw, table_s, make_table):
+    expect_error("ValidationException", ddb_raw.query, TableName=table_s, KeyConditionExpression="pk = :p",
+                 ExpressionAttributeValues=avs({":p": "a"}), Select="INVALID_VALUE",
+                 message=ENV + "Value 'INVALID_VALUE' at 'select' failed to satisfy constraint: Member must satisfy "
+                               "enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]")
+    expect_error("ValidationException", make_table, client=ddb_raw, wait=False,
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "INVALID"}],
+                 message=ENV + "Value 'INVALID' at 'attributeDefinitions.1.member.attributeType' failed to satisfy "
+                               "constraint: Member must satisfy enum value set: [B, N, S]")
+    # UpdateItem without a Key: every member, in DynamoDB's order, the missing key last
+    expect_error("ValidationException", ddb_raw.update_item, TableName="", UpdateExpression="SET a = :a",
+                 ExpressionAttributeValues=avs({":a": "x"}), ReturnConsumedCapacity="INVALID", ReturnValues="INVALID",
+                 message="4 validation errors detected: Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy "
+                         "constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; Value '' at "
+                         "'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1; "
+                         "Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value "
+                         "set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; Value null at 'key' failed to satisfy "
+                         "constraint: Member must not be null")
+    expect_error("ValidationException", ddb_raw.update_item, TableName=table_s,
+                 AttributeUpdates={"x": {"Action": "PUT", "Value": {"S": "1"}}},
+                 Expected={"a": {"Exists": False}, "b": {"Exists": False}}, ConditionalOperator="XOR",
+                 message="2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy "
+                         "constraint: Member must satisfy enum value set: [OR, AND]; Value null at 'key' failed to "
+                         "satisfy constraint: Member must not be null")
+
+
+def test_newer_validation_framework_answers(ddb_raw, table_s):
+    # recorded from us-east-1 in 2026: these stop at one member, worded without an echo
+    expect_error("ValidationException", ddb_raw.update_item, TableName=table_s, Key=avs({"pk": "a"}),
+                 ReturnValues="INVALID", ReturnConsumedCapacity="INVALID",
+                 message=ENV + "Failed to satisfy constraint: Member must satisfy enum value set: "
+                               "[ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATE_NEW, NONE]")
+    expect_error("ValidationException", ddb_raw.query, TableName=table_s,
+                 KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}},
+                 QueryFilter={"b": {"ComparisonOperator": "NULL"}, "c": {"ComparisonOperator": "NULL"}},
+                 ConditionalOperator="XOR", Select="BOGUS",
+                 message="Failed to satisfy constraint: Member must satisfy enum value set: [ALL, OR]")
+    expect_error("ValidationException", ddb_raw.batch_get_item, RequestItems={},
+                 message=ENV + "Value at 'RequestItems' failed to satisfy constraint: Member must have length greater "
+                               "than or equal to 1")
+    for keys, bound in (([], "greater than or equal to 1"), ([avs({"pk": f"k{i}"}) for i in range(101)],
+                                                             "less than or equal to 100")):
+        expect_error("ValidationException", ddb_raw.batch_get_item, RequestItems={table_s: {"Keys": keys}},
+                     message=ENV + f"Value at 'RequestItems.{table_s}.member.Keys' failed to satisfy constraint: "
+                                   f"Member must have length {bound}")
+    # BatchWriteItem still gives its own sentence for an empty RequestItems
+    expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={},
+                 message="The requestItems parameter is required for BatchWriteItem")
+
+
+def test_batch_request_items_constraints(ddb_raw, table_s):
+    expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={table_s: []},
+                 message=ENV + f"Value '{{{table_s}=[]}}' at 'requestItems' failed to satisfy constraint: Map value "
+                               "must satisfy constraint: [Member must have length less than or equal to 25, Member must "
+                               "have length greater than or equal to 1]")
+    resp = expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={
+        table_s: [{"PutRequest": {"Item": avs({"pk": f"p{i}"})}} for i in range(26)]})
+    msg = resp["Error"]["Message"]
+    assert msg.startswith(ENV + f"Value '{{{table_s}=[WriteRequest(putRequest=PutRequest(item={{pk="), msg
+    assert msg.endswith("' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member "
+                        "must have length less than or equal to 25, Member must have length greater than or equal to "
+                        "1]"), msg
+    # a malformed table name: BatchGetItem reports it with the other member constraints...
+    expect_error("ValidationException", ddb_raw.batch_get_item,
+                 RequestItems={"bad!name": {"Keys": [{"pk": {"S": "a"}}]}}, ReturnConsumedCapacity="BOGUS",
+                 message="2 validation errors detected: Value '{\"bad!name\":{\"Keys\":[{\"pk\":{\"S\":\"a\"}}]}}' at "
+                         f"'requestItems' failed to satisfy constraint: {TABLE_NAME_KEYS}; {RCC}")
+    # ...BatchWriteItem after them, echoing the request as Java prints it
+    put = [{"PutRequest": {"Item": {"pk": {"S": "x"}}}}]
+    expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={"bad!name": put},
+                 ReturnConsumedCapacity="BOGUS", message=ENV + RCC)
+    expect_error("ValidationException", ddb_raw.batch_write_item, RequestItems={"bad!name": put},
+                 message=ENV + "Value '{bad!name=[WriteRequest(putRequest=PutRequest(item={pk=AttributeValue(s=x)}), "
+                               f"deleteRequest=null)]}}' at 'requestItems' failed to satisfy constraint: {TABLE_NAME_KEYS}")
+
+
+def test_batch_get_may_not_mix_projection_kinds_across_tables(ddb_raw, table_s, make_table):
+    other = make_table(range_key=("sk", "S"))
+    expect_error("ValidationException", ddb_raw.batch_get_item, RequestItems={
+        table_s: {"Keys": [avs({"pk": "a"})], "ProjectionExpression": "pk"},
+        other: {"Keys": [avs({"pk": "b", "sk": "z"})], "AttributesToGet": ["pk"]}},
+        contains="Can not use both expression and non-expression parameters")
+
+
+def test_create_table_checks_its_name_first(ddb_raw, make_table):
+    expect_error("ValidationException", ddb_raw.create_table,
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                 ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+                 message="The parameter 'TableName' is required but was not present in the request")
+    expect_error("ValidationException", ddb_raw.create_table, TableName="x!",
+                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], KeySchema=[],
+                 message="2 validation errors detected: Value 'x!' at 'tableName' failed to satisfy constraint: "
+                         "Member must have length greater than or equal to 3; Value 'x!' at 'tableName' failed to "
+                         "satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+    # a KeySchema is echoed as Java prints it
+    expect_error("ValidationException", make_table, client=ddb_raw, wait=False, range_key=("sk", "S"),
+                 extra_defs=[("x", "S")], KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                     {"AttributeName": "sk", "KeyType": "RANGE"},
+                                                     {"AttributeName": "x", "KeyType": "RANGE"}],
+                 message=ENV + "Value '[KeySchemaElement(attributeName=pk, keyType=HASH), KeySchemaElement("
+                               "attributeName=sk, keyType=RANGE), KeySchemaElement(attributeName=x, keyType=RANGE)]' at "
+                               "'keySchema' failed to satisfy constraint: Member must have length less than or equal "
+                               "to 2")
+
+
 def test_wrong_json_type_is_a_serialization_exception(ddb, table_s):
     status, _, doc = raw_call(
         ddb.meta.endpoint_url, "DynamoDB_20120810.GetItem",
@@ -386,6 +500,18 @@ def test_transactions_hold_at_most_4_mb_of_items(ddb, table_s):
     items = [{"Put": {"TableName": table_s, "Item": avs({"pk": f"k{i}", "v": big})}} for i in range(50)]
     expect_error("ValidationException", ddb.transact_write_items, TransactItems=items,
                  contains="size cannot exceed")
+
+
+def test_partiql_parameters_read_numbers_as_java_does(ddb_raw, table_s):
+    # a PartiQL parameter goes through the older value checker (paritysuite
+    # partiqlParameterNumbers, us-east-1 and eu-west-2, 2026-10)
+    stmt = f'SELECT * FROM "{table_s}" WHERE pk = \'a\' AND n = ?'
+    for n, want in (("1e2147483647", "Number underflow. Attempting to store a number with magnitude smaller than "
+                                     "supported range"),
+                    ("1e2147483648", "The parameter cannot be converted to a numeric value: 1e2147483648"),
+                    ("", "The parameter cannot be converted to a numeric value")):
+        expect_error("ValidationException", ddb_raw.execute_statement, Statement=stmt, Parameters=[{"N": n}],
+                     message=want)
 
 
 # ------------------------------------------------------------------ response compression

@@ -294,14 +294,15 @@ def test_condition_errors(ddb, base, expr, values, msg):
     if msg:
         assert msg in text, text
     if msg is None or not msg.startswith("Value provided"):
-        assert text.startswith("Invalid ConditionExpression") or "ExpressionAttribute" in text, text
+        # PutItem reports a malformed condition inside the validation envelope (us-east-1, 2026-10)
+        assert text.startswith("1 validation error detected: Invalid ConditionExpression") or "ExpressionAttribute" in text, text
 
 
 def test_attribute_names_errors(ddb, base):
     expect_error("ValidationException", ddb.put_item, TableName=base, Item=avs(BASE), ConditionExpression="#x = :v",
                  ExpressionAttributeValues=avs({":v": 1}), ExpressionAttributeNames={"#y": "n"},
-                 message="Invalid ConditionExpression: An expression attribute name used in the document path is not "
-                         "defined; attribute name: #x")
+                 message="1 validation error detected: Invalid ConditionExpression: An expression attribute name "
+                         "used in the document path is not defined; attribute name: #x")
     expect_error("ValidationException", ddb.put_item, TableName=base, Item=avs(BASE), ConditionExpression="#x = :v",
                  ExpressionAttributeValues=avs({":v": 1}), ExpressionAttributeNames={"#x": "n", "#extra": "s"},
                  message="Value provided in ExpressionAttributeNames unused in expressions: keys: {#extra}")
@@ -320,6 +321,15 @@ def test_attribute_names_errors(ddb, base):
                  ExpressionAttributeNames={"nohash": "n"}, contains="ExpressionAttributeNames contains invalid key")
     expect_error("ValidationException", ddb.put_item, TableName=base, Item=avs(BASE), ConditionExpression="n = :v",
                  ExpressionAttributeValues={":v": {"SS": []}})
+
+
+def test_end_of_input_is_quoted_like_any_token(ddb_raw, base):
+    expect_error("ValidationException", ddb_raw.scan, TableName=base, FilterExpression="n = ",
+                 message='Invalid FilterExpression: Syntax error; token: "<EOF>", near: "="')
+    expect_error("ValidationException", ddb_raw.put_item, TableName=base, Item=avs(BASE),
+                 ConditionExpression="attribute_not_exists(",
+                 message='1 validation error detected: Invalid ConditionExpression: Syntax error; token: "<EOF>", '
+                         'near: "("')
 
 
 def test_empty_condition_expression(ddb_raw, base):

@@ -12,6 +12,9 @@ from ddb_util import av, avs, error_code_of_body, expect_error, py, pyitem, raw_
 from serval_harness import unique_name
 
 NOT_MATCH = "The provided key element does not match the schema"
+# PutItem, UpdateItem and DeleteItem report bad values and misused parameters inside this envelope
+# (us-east-1, October 2026).
+ENV = "1 validation error detected: "
 COND_FAILED = "The conditional request failed"
 
 
@@ -106,7 +109,7 @@ def test_number_precision_38_digits(ddb, table_s):
     for n in ["3.14159265358979323846264338327950288419", "314159265358979323846264338327950288419e30"]:
         expect_error("ValidationException", ddb.put_item, TableName=table_s,
                      Item={"pk": {"S": "p"}, "a": {"N": n}},
-                     message="Attempting to store more than 38 significant digits in a Number")
+                     message=ENV + "Attempting to store more than 38 significant digits in a Number")
 
 
 def test_number_magnitude_range(ddb, table_s):
@@ -116,10 +119,10 @@ def test_number_magnitude_range(ddb, table_s):
         assert Decimal(got) == Decimal(n)
     for n in ["1E+126", "-1e126", "11e125"]:
         expect_error("ValidationException", ddb.put_item, TableName=table_s, Item={"pk": {"S": "m"}, "a": {"N": n}},
-                     message="Number overflow. Attempting to store a number with magnitude larger than supported range")
+                     message=ENV + "Number overflow. Attempting to store a number with magnitude larger than supported range")
     for n in ["1E-131", "-0.9e-130"]:
         expect_error("ValidationException", ddb.put_item, TableName=table_s, Item={"pk": {"S": "m"}, "a": {"N": n}},
-                     message="Number underflow. Attempting to store a number with magnitude smaller than supported range")
+                     message=ENV + "Number underflow. Attempting to store a number with magnitude smaller than supported range")
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "dog", " 1", "1 ", "", "1e", "--1", "0x10", "1,5"])
@@ -337,7 +340,7 @@ def test_put_return_values(ddb, table_s):
     assert "Attributes" not in resp
     for bad in ("ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"):
         expect_error("ValidationException", ddb.put_item, TableName=table_s, Item=avs({"pk": "a"}), ReturnValues=bad,
-                     message="ReturnValues can only be ALL_OLD or NONE")
+                     message=ENV + "ReturnValues can only be ALL_OLD or NONE")
 
 
 def test_delete_return_values(ddb, table_s):
@@ -347,7 +350,7 @@ def test_delete_return_values(ddb, table_s):
     resp = ddb.delete_item(TableName=table_s, Key=avs({"pk": "a"}), ReturnValues="ALL_OLD")
     assert "Attributes" not in resp
     expect_error("ValidationException", ddb.delete_item, TableName=table_s, Key=avs({"pk": "a"}),
-                 ReturnValues="ALL_NEW", message="ReturnValues can only be ALL_OLD or NONE")
+                 ReturnValues="ALL_NEW", message=ENV + "ReturnValues can only be ALL_OLD or NONE")
 
 
 def test_update_return_values(ddb, table_s):
@@ -563,3 +566,140 @@ def test_unknown_attribute_value_type(ddb, table_s):
 
 def test_missing_table_name(ddb_raw):
     expect_error("ValidationException", ddb_raw.get_item, Key=avs({"pk": "a"}))
+
+
+# --------------------------------------------------------------------------- which checker words a bad value
+# DynamoDB reads attribute values with one of two checkers, and the operation decides which (recorded
+# in us-east-1, October 2026): PutItem, UpdateItem and DeleteItem use the current one inside the
+# validation envelope, GetItem, BatchGetItem and Query the current one bare, and BatchWriteItem,
+# the transactions and Scan the older one (Java BigDecimal numbers, members printed as sent,
+# expression values wrapped in "ExpressionAttributeValues contains invalid value").
+
+NN = "The parameter cannot be converted to a numeric value"
+OVER = "Number overflow. Attempting to store a number with magnitude larger than supported range"
+UNDER = "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+INV = "One or more parameter values were invalid: "
+SHAPES = ["abc", "", "1e126", "1e2147483647"]
+CURRENT = [f"{NN}: abc", f"{NN}: ", OVER, OVER]
+OLDER = [f"{NN}: abc", NN, OVER, UNDER]
+DUPES = [{"SS": ["b", "a", "b"]}, {"BS": [b"\xff", b"\x00", b"\x00"]}, {"NS": ["2", "1", "2"]}]
+DUPES_CURRENT = [INV + 'Input collection ["a", "b", "b"] contains duplicates.',
+                 INV + 'Input collection ["AA==","/w==","AA=="]of type BS contains duplicates.',
+                 INV + "Input collection contains duplicates."]
+DUPES_OLDER = [INV + "Input collection [b, a, b] contains duplicates.",
+               INV + "Input collection [/w==, AA==, AA==]of type BS contains duplicates.",
+               "Input collection contains duplicates"]
+
+
+def _refusal(fn, **kw):
+    return expect_error("ValidationException", fn, **kw)["Error"]["Message"]
+
+
+def test_writes_report_bad_numbers_inside_the_envelope(ddb_raw, table_s):
+    def each(make):
+        out = []
+        for s in SHAPES:
+            fn, kw = make({"N": s})
+            out.append(_refusal(fn, **kw))
+        return out
+
+    want = [ENV + m for m in CURRENT]
+    put = ddb_raw.put_item
+    upd = ddb_raw.update_item
+    assert each(lambda v: (put, dict(TableName=table_s, Item={"pk": {"S": "n"}, "n": v}))) == want
+    assert each(lambda v: (put, dict(TableName=table_s, Item={"pk": {"S": "n"}, "n": {"M": {"x": {"L": [v]}}}}))) == want
+    assert each(lambda v: (put, dict(TableName=table_s, Item={"pk": {"S": "n"}},
+                                      ConditionExpression="attribute_not_exists(pk) OR n = :v",
+                                      ExpressionAttributeValues={":v": v}))) == want
+    assert each(lambda v: (put, dict(TableName=table_s, Item={"pk": {"S": "n"}}, Expected={"n": {"Value": v}}))) == want
+    assert each(lambda v: (upd, dict(TableName=table_s, Key={"pk": {"S": "n"}}, UpdateExpression="SET n = :v",
+                                      ExpressionAttributeValues={":v": v}))) == want
+    assert each(lambda v: (upd, dict(TableName=table_s, Key={"pk": {"S": "n"}},
+                                      AttributeUpdates={"n": {"Action": "PUT", "Value": v}}))) == want
+    assert each(lambda v: (ddb_raw.delete_item, dict(TableName=table_s, Key={"pk": v}))) == want
+    assert _refusal(put, TableName=table_s, Item={"pk": {"S": "n"}, "n": {"NS": ["1", "abc"]}}) == ENV + f"{NN}: abc"
+    assert _refusal(put, TableName=table_s, Item={"pk": {"S": "n"}, "n": {"N": " 1"}}) == ENV + f"{NN}:  1"
+    assert _refusal(put, TableName=table_s, Item={"pk": {"S": "n"}, "n": {"N": "1" * 40}}) == (
+        ENV + "Attempting to store more than 38 significant digits in a Number")
+
+
+def test_reads_report_bad_numbers_bare_in_the_current_wording(ddb_raw, table_s):
+    for s, want in zip(SHAPES, CURRENT):
+        v = {"N": s}
+        assert _refusal(ddb_raw.get_item, TableName=table_s, Key={"pk": v}) == want
+        assert _refusal(ddb_raw.batch_get_item, RequestItems={table_s: {"Keys": [{"pk": v}]}}) == want
+        assert _refusal(ddb_raw.query, TableName=table_s, KeyConditionExpression="pk = :p",
+                        FilterExpression="n = :v", ExpressionAttributeValues={":p": {"S": "n"}, ":v": v}) == want
+
+
+def test_batch_write_and_transactions_report_bad_numbers_in_the_older_wording(ddb_raw, table_s):
+    for s, want in zip(SHAPES, OLDER):
+        v = {"N": s}
+        assert _refusal(ddb_raw.batch_write_item,
+                        RequestItems={table_s: [{"PutRequest": {"Item": {"pk": {"S": "n"}, "n": v}}}]}) == want
+        assert _refusal(ddb_raw.transact_write_items,
+                        TransactItems=[{"Put": {"TableName": table_s, "Item": {"pk": {"S": "n"}, "n": v}}}]) == want
+        assert _refusal(ddb_raw.transact_write_items, TransactItems=[{"Update": {
+            "TableName": table_s, "Key": {"pk": {"S": "n"}}, "UpdateExpression": "SET n = :v",
+            "ExpressionAttributeValues": {":v": v}}}]) == f"ExpressionAttributeValues contains invalid value: {want} for key :v"
+        assert _refusal(ddb_raw.transact_get_items,
+                        TransactItems=[{"Get": {"TableName": table_s, "Key": {"pk": v}}}]) == want
+        assert _refusal(ddb_raw.scan, TableName=table_s, FilterExpression="n = :v",
+                        ExpressionAttributeValues={":v": v}) == f"ExpressionAttributeValues contains invalid value: {want} for key :v"
+    # the older checker reads an exponent outside a 32-bit integer as no number at all
+    assert _refusal(ddb_raw.batch_write_item, RequestItems={
+        table_s: [{"PutRequest": {"Item": {"pk": {"S": "n"}, "n": {"N": "1e2147483648"}}}}]}) == f"{NN}: 1e2147483648"
+
+
+def test_duplicate_set_members_are_worded_by_checker(ddb_raw, table_s):
+    for d, current, older in zip(DUPES, DUPES_CURRENT, DUPES_OLDER):
+        assert _refusal(ddb_raw.put_item, TableName=table_s, Item={"pk": {"S": "d"}, "s": d}) == ENV + current
+        assert _refusal(ddb_raw.put_item, TableName=table_s, Item={"pk": {"S": "d"}},
+                        ConditionExpression="attribute_not_exists(pk) OR s = :t",
+                        ExpressionAttributeValues={":t": d}) == ENV + current
+        assert _refusal(ddb_raw.update_item, TableName=table_s, Key={"pk": {"S": "d"}},
+                        AttributeUpdates={"s": {"Action": "PUT", "Value": d}}) == ENV + current
+        assert _refusal(ddb_raw.delete_item, TableName=table_s, Key={"pk": d}) == ENV + current
+        assert _refusal(ddb_raw.get_item, TableName=table_s, Key={"pk": d}) == current
+        assert _refusal(ddb_raw.query, TableName=table_s, KeyConditionExpression="pk = :p", FilterExpression="s = :t",
+                        ExpressionAttributeValues={":p": {"S": "d"}, ":t": d}) == current
+        assert _refusal(ddb_raw.query, TableName=table_s, KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": "d"}}, ExclusiveStartKey={"pk": d}) == current
+        assert _refusal(ddb_raw.batch_write_item,
+                        RequestItems={table_s: [{"PutRequest": {"Item": {"pk": {"S": "d"}, "s": d}}}]}) == older
+        assert _refusal(ddb_raw.transact_write_items,
+                        TransactItems=[{"Delete": {"TableName": table_s, "Key": {"pk": d}}}]) == older
+
+
+def test_writes_report_misused_parameters_inside_the_envelope(ddb_raw, table_s):
+    put = dict(TableName=table_s, Item={"pk": {"S": "e"}})
+    key = dict(TableName=table_s, Key={"pk": {"S": "e"}})
+    cases = [
+        (ddb_raw.put_item, dict(put, ExpressionAttributeValues={":v": {"S": "x"}}),
+         "ExpressionAttributeValues can only be specified when using expressions"),
+        (ddb_raw.delete_item, dict(key, ExpressionAttributeNames={"#a": "a"}),
+         "ExpressionAttributeNames can only be specified when using expressions"),
+        (ddb_raw.delete_item, dict(key, ConditionExpression="attribute_exists(a)", ExpressionAttributeValues={}),
+         "ExpressionAttributeValues must not be empty"),
+        (ddb_raw.delete_item, dict(key, ConditionExpression=""), "Invalid ConditionExpression: The expression can not be empty;"),
+        (ddb_raw.delete_item, dict(key, ReturnValues="UPDATED_NEW"), "ReturnValues can only be ALL_OLD or NONE"),
+        (ddb_raw.delete_item, dict(key, Expected={"a": {"Exists": True}}),
+         INV + "Value must be provided when Exists is true for Attribute: a"),
+        (ddb_raw.delete_item, dict(key, Expected={"a": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"S": "x"}]}}),
+         INV + "Invalid number of argument(s) for the BETWEEN ComparisonOperator"),
+        (ddb_raw.update_item, dict(key, UpdateExpression="SET b = :w", ConditionExpression="a = :v",
+                                   ExpressionAttributeValues={":w": {"S": "x"}}),
+         "Invalid ConditionExpression: An expression attribute value used in expression is not defined; "
+         "attribute value: :v"),
+    ]
+    for fn, kw, msg in cases:
+        assert _refusal(fn, **kw) == ENV + msg
+    # what was last recorded bare stays bare: UpdateExpression errors, unused values, mixed parameters
+    assert _refusal(ddb_raw.update_item, **key, UpdateExpression="") == (
+        "Invalid UpdateExpression: The expression can not be empty;")
+    assert _refusal(ddb_raw.update_item, **key, UpdateExpression="SET a = :v",
+                    ExpressionAttributeValues={":v": {"S": "x"}, ":u": {"S": "y"}}) == (
+        "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}")
+    # other operations keep the older sentence, which names the expressions that are missing
+    assert _refusal(ddb_raw.scan, TableName=table_s, ExpressionAttributeValues={":v": {"S": "x"}}) == (
+        "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null")

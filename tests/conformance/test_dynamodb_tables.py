@@ -363,6 +363,19 @@ def test_update_billing_mode_and_throughput(ddb, make_table):
     assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
+def test_update_table_that_changes_nothing_is_refused(ddb, make_table):
+    name = make_table(ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5})
+    same = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    want = ("The provisioned throughput for the table will not change. The requested value equals the current value. "
+            "Current ReadCapacityUnits provisioned for the table: 5. Requested ReadCapacityUnits: 5. Current "
+            "WriteCapacityUnits provisioned for the table: 5. Requested WriteCapacityUnits: 5. Refer to the Amazon "
+            "DynamoDB Developer Guide for current limits and how to request higher limits.")
+    expect_error("ValidationException", ddb.update_table, TableName=name, ProvisionedThroughput=same, message=want)
+    # restating the billing mode the table already has is no change either
+    expect_error("ValidationException", ddb.update_table, TableName=name, BillingMode="PROVISIONED",
+                 ProvisionedThroughput=same, message=want)
+
+
 def test_update_table_missing(ddb):
     expect_error("ResourceNotFoundException", ddb.update_table, TableName=unique_name("t-missing"),
                  BillingMode="PAY_PER_REQUEST")
@@ -518,9 +531,12 @@ def test_tags_empty_table(ddb, table_s):
 
 def test_tags_missing_table(ddb):
     arn = ARN_PREFIX + unique_name("t-missing")
-    expect_error("ResourceNotFoundException", ddb.list_tags_of_resource, ResourceArn=arn)
-    expect_error("ResourceNotFoundException", ddb.tag_resource, ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}])
-    expect_error("ResourceNotFoundException", ddb.untag_resource, ResourceArn=arn, TagKeys=["a"])
+    # "ResourceArn", as us-east-1 spells it now (older answers read "ResourcArn")
+    want = f"Requested resource not found: ResourceArn: {arn} not found"
+    expect_error("ResourceNotFoundException", ddb.list_tags_of_resource, ResourceArn=arn, message=want)
+    expect_error("ResourceNotFoundException", ddb.tag_resource, ResourceArn=arn, Tags=[{"Key": "a", "Value": "b"}],
+                 message=want)
+    expect_error("ResourceNotFoundException", ddb.untag_resource, ResourceArn=arn, TagKeys=["a"], message=want)
 
 
 def test_tags_bad_arn(ddb):

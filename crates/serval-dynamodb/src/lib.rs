@@ -17,6 +17,7 @@ pub mod request;
 pub mod streams;
 pub mod table;
 pub mod throttle;
+pub mod validate;
 pub mod value;
 
 use crate::error::Result;

@@ -128,8 +128,23 @@ impl Parts {
     }
 }
 
-/// Parses any number syntax DynamoDB accepts (`+1.50e3`, `.5`, `007`).
-fn parse_parts(s: &str) -> Option<Parts> {
+/// A number's text taken apart as written: sign, every digit (the decimal
+/// point removed), how many of them precede the point, and the exponent.
+struct Scanned {
+    neg: bool,
+    raw: Vec<u8>,
+    int_len: i64,
+    exp: i64,
+}
+
+impl Scanned {
+    fn parts(&self) -> Parts {
+        Parts::from_digits(self.neg, &self.raw, self.int_len.saturating_add(self.exp))
+    }
+}
+
+/// Reads any number syntax DynamoDB accepts (`+1.50e3`, `.5`, `007`).
+fn scan(s: &str) -> Option<Scanned> {
     let b = s.as_bytes();
     let mut i = 0;
     let mut neg = false;
@@ -183,17 +198,58 @@ fn parse_parts(s: &str) -> Option<Parts> {
     if i != b.len() {
         return None;
     }
-    Some(Parts::from_digits(neg, &raw, int_len.saturating_add(exp)))
+    Some(Scanned {
+        neg,
+        raw,
+        int_len,
+        exp,
+    })
+}
+
+fn not_numeric(s: &str) -> NumError {
+    NumError(format!(
+        "The parameter cannot be converted to a numeric value: {s}"
+    ))
 }
 
 impl Num {
     /// Parses and validates a number as DynamoDB does.
     pub fn parse(s: &str) -> Result<Num, NumError> {
-        let parts = parse_parts(s).ok_or_else(|| {
-            NumError(format!(
-                "The parameter cannot be converted to a numeric value: {s}"
-            ))
-        })?;
+        let parts = scan(s).ok_or_else(|| not_numeric(s))?.parts();
+        parts.check()?;
+        Ok(Num(parts.render()))
+    }
+
+    /// Parses a number as DynamoDB's older checker does (BatchWriteItem,
+    /// transactions, Scan, PartiQL parameters): the text is read as Java's
+    /// `BigDecimal` reads it, so an exponent or a scale that does not fit a
+    /// 32-bit integer cannot be converted at all, and the magnitude check
+    /// works on precision minus scale in 32-bit arithmetic, which wraps
+    /// (`1e2147483647` comes out as an underflow). An empty string gets the
+    /// message with nothing after it.
+    pub fn parse_java(s: &str) -> Result<Num, NumError> {
+        if s.is_empty() {
+            return Err(NumError(
+                "The parameter cannot be converted to a numeric value".into(),
+            ));
+        }
+        let scanned = scan(s).ok_or_else(|| not_numeric(s))?;
+        let frac_len = scanned.raw.len() as i64 - scanned.int_len;
+        let exp = i32::try_from(scanned.exp).map_err(|_| not_numeric(s))?;
+        let scale = i32::try_from(frac_len - i64::from(exp)).map_err(|_| not_numeric(s))?;
+        let parts = scanned.parts();
+        if !parts.digits.is_empty() {
+            // BigDecimal's precision: the digits of the unscaled value.
+            let first = scanned.raw.iter().position(|&d| d != b'0').unwrap_or(0);
+            let precision = (scanned.raw.len() - first) as i32;
+            let magnitude = precision.wrapping_sub(scale);
+            if magnitude > MAX_EXP as i32 + 1 {
+                return Err(overflow());
+            }
+            if magnitude < MIN_EXP as i32 + 1 {
+                return Err(underflow());
+            }
+        }
         parts.check()?;
         Ok(Num(parts.render()))
     }
@@ -453,6 +509,40 @@ mod tests {
         ] {
             assert!(canon(bad).contains("cannot be converted"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn parses_as_java_bigdecimal_in_the_older_checker() {
+        let java = |s: &str| match Num::parse_java(s) {
+            Ok(n) => n.0,
+            Err(e) => e.0,
+        };
+        assert_eq!(java("1.50e2"), "150");
+        assert_eq!(java("-0.0"), "0");
+        assert_eq!(
+            java(""),
+            "The parameter cannot be converted to a numeric value"
+        );
+        assert!(java("abc").ends_with("numeric value: abc"));
+        assert!(java("1e126").starts_with("Number overflow"));
+        assert!(java("1e-131").starts_with("Number underflow"));
+        assert_eq!(java("1e-130").len(), 132);
+        assert_eq!(
+            java("9.9999999999999999999999999999999999999E+125").len(),
+            126
+        );
+        // precision minus scale wraps past i32::MAX
+        assert!(java("1e2147483647").starts_with("Number underflow"));
+        // an exponent or a scale outside an i32 cannot be converted
+        for s in [
+            "1e2147483648",
+            "1e-2147483648",
+            "1e99999999999",
+            "-1e99999999999",
+        ] {
+            assert!(java(s).ends_with(&format!("numeric value: {s}")), "{s}");
+        }
+        assert!(java(&"1".repeat(39)).contains("38 significant"));
     }
 
     #[test]

@@ -191,7 +191,10 @@ pub fn check_shape(prefix: &str, op: &str, body: &Body) -> Result<()> {
     static STREAMS: OnceLock<Model> = OnceLock::new();
     let load = |text: &str| Model::parse(text).expect("the embedded model parses");
     let model = match prefix {
-        "DynamoDB_20120810" => TABLES.get_or_init(|| load(include_str!("../model/dynamodb.json"))),
+        "DynamoDB_20120810" => {
+            let model = TABLES.get_or_init(|| load(include_str!("../model/dynamodb.json")));
+            return crate::validate::check(model, op, body);
+        }
         "DynamoDBStreams_20120810" => {
             STREAMS.get_or_init(|| load(include_str!("../model/dynamodbstreams.json")))
         }
@@ -200,7 +203,10 @@ pub fn check_shape(prefix: &str, op: &str, body: &Body) -> Result<()> {
     match model.check(op, body) {
         Ok(()) => Ok(()),
         Err(ShapeError::Serialization(m)) => Err(error::serialization(m)),
-        Err(ShapeError::Invalid(e)) => Err(error::validation(ShapeError::validation_message(&e))),
+        Err(ShapeError::Invalid(e)) => {
+            let messages: Vec<String> = e.iter().map(|v| v.message()).collect();
+            Err(error::validation(ShapeError::validation_message(&messages)))
+        }
     }
 }
 
@@ -227,6 +233,14 @@ impl Checks {
         self.0.push(format!(
             "Value {} at '{path}' failed to satisfy constraint: {constraint}",
             shown(value)
+        ));
+    }
+
+    /// Records a violation of `constraint` by the value at `path`, echoed
+    /// as `shown` (quoted already).
+    pub fn fail_shown(&mut self, shown: &str, path: &str, constraint: &str) {
+        self.0.push(format!(
+            "Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
         ));
     }
 

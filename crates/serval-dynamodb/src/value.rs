@@ -54,6 +54,121 @@ impl ValueError {
     }
 }
 
+/// Which of DynamoDB's two attribute-value checkers an operation runs. They
+/// word the same mistake differently; which operation runs which is as
+/// recorded in us-east-1 in October 2026 (the paritysuite conformance
+/// suite's `valueLayers` captures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// PutItem, UpdateItem and DeleteItem: the current checker, which
+    /// reports a bad number or a duplicate set member inside the
+    /// `1 validation error detected: ` envelope wherever the value sits.
+    Write,
+    /// GetItem, BatchGetItem and Query: the current checker, bare.
+    Read,
+    /// BatchWriteItem, TransactWriteItems, TransactGetItems, Scan and PartiQL
+    /// parameters: the older checker. Numbers are read as Java's BigDecimal
+    /// reads them, a duplicate set prints its members as sent, and a bad
+    /// expression value is wrapped in `ExpressionAttributeValues contains
+    /// invalid value: ... for key :v`.
+    Older,
+}
+
+impl Layer {
+    /// A number or duplicate-set message as this checker reports it.
+    fn reported(self, msg: String) -> ValueError {
+        invalid(self.enveloped(msg))
+    }
+
+    /// A request-level refusal (a misused parameter, a malformed condition)
+    /// as this checker reports it: the writes' one puts it in the
+    /// `1 validation error detected: ` envelope.
+    pub fn enveloped(self, msg: impl Into<String>) -> String {
+        let msg = msg.into();
+        match self {
+            Layer::Write => format!("1 validation error detected: {msg}"),
+            Layer::Read | Layer::Older => msg,
+        }
+    }
+
+    /// Whether a bad expression attribute value is wrapped in
+    /// `ExpressionAttributeValues contains invalid value: `.
+    pub fn wraps_expression_values(self) -> bool {
+        self == Layer::Older
+    }
+
+    /// A string set's duplicates: the current checker quotes the members in
+    /// byte order up to the first repeat, then the repeat, then the rest as
+    /// sent; the older one prints them as sent.
+    fn duplicate_strings(self, members: &[String]) -> ValueError {
+        let shown = match self {
+            Layer::Older => members.join(", "),
+            Layer::Write | Layer::Read => up_to_repeat(members)
+                .iter()
+                .map(|m| format!("\"{m}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        self.reported(format!(
+            "One or more parameter values were invalid: Input collection [{shown}] contains duplicates."
+        ))
+    }
+
+    fn duplicate_binaries(self, members: &[Vec<u8>]) -> ValueError {
+        let shown = match self {
+            Layer::Older => members
+                .iter()
+                .map(|b| B64.encode(b))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Layer::Write | Layer::Read => up_to_repeat(members)
+                .iter()
+                .map(|b| format!("\"{}\"", B64.encode(b)))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        self.reported(format!(
+            "One or more parameter values were invalid: Input collection [{shown}]of type BS contains duplicates."
+        ))
+    }
+
+    fn duplicate_numbers(self) -> ValueError {
+        match self {
+            Layer::Older => invalid("Input collection contains duplicates"),
+            Layer::Write | Layer::Read => self.reported(
+                "One or more parameter values were invalid: Input collection contains duplicates."
+                    .into(),
+            ),
+        }
+    }
+
+    fn number(self, s: &str) -> Result<Num, ValueError> {
+        let parsed = match self {
+            Layer::Older => Num::parse_java(s),
+            Layer::Write | Layer::Read => Num::parse(s),
+        };
+        parsed.map_err(|e| self.reported(e.0))
+    }
+}
+
+/// The members of a set in byte order up to its first repeated member, then
+/// the repeat, then the rest as sent (how DynamoDB's current checker lists a
+/// set with duplicates: it sorts as it goes and stops at the repeat).
+fn up_to_repeat<T: Ord + Clone>(members: &[T]) -> Vec<T> {
+    let mut seen: Vec<T> = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        match seen.binary_search(m) {
+            Ok(_) => {
+                seen.push(m.clone());
+                seen.extend_from_slice(&members[i + 1..]);
+                return seen;
+            }
+            Err(at) => seen.insert(at, m.clone()),
+        }
+    }
+    seen
+}
+
 fn shape(msg: &str) -> ValueError {
     ValueError::Shape(msg.to_string())
 }
@@ -77,23 +192,29 @@ fn json_bytes(v: &serde_json::Value) -> Result<Vec<u8>, ValueError> {
         .map_err(|_| shape("Base64 encoded length is invalid"))
 }
 
-fn json_num(v: &serde_json::Value) -> Result<Num, ValueError> {
-    let s = json_str(v)?;
-    Num::parse(s).map_err(|e| invalid(e.0))
-}
-
 fn json_array(v: &serde_json::Value) -> Result<&Vec<serde_json::Value>, ValueError> {
     v.as_array()
         .ok_or_else(|| shape("Start of list found where not expected"))
 }
 
 impl Value {
-    /// Reads and validates one wire attribute value.
+    /// Reads and validates one wire attribute value as the older checker
+    /// does (see [`Layer`]).
     pub fn from_json(v: &serde_json::Value) -> Result<Value, ValueError> {
-        Self::from_json_depth(v, 0)
+        Self::from_json_in(v, Layer::Older)
     }
 
-    fn from_json_depth(v: &serde_json::Value, depth: usize) -> Result<Value, ValueError> {
+    /// Reads and validates one wire attribute value, with the messages of
+    /// the checker `layer`.
+    pub fn from_json_in(v: &serde_json::Value, layer: Layer) -> Result<Value, ValueError> {
+        Self::from_json_depth(v, 0, layer)
+    }
+
+    fn from_json_depth(
+        v: &serde_json::Value,
+        depth: usize,
+        layer: Layer,
+    ) -> Result<Value, ValueError> {
         // 32 levels: a scalar may sit under at most 31 lists or maps.
         if depth >= 32 {
             return Err(invalid(
@@ -111,7 +232,7 @@ impl Value {
             }
             let val = match k.as_str() {
                 "S" => Value::S(json_str(inner)?.to_string()),
-                "N" => Value::N(json_num(inner)?),
+                "N" => Value::N(layer.number(json_str(inner)?)?),
                 "B" => Value::B(json_bytes(inner)?),
                 "BOOL" => Value::Bool(
                     inner
@@ -128,7 +249,7 @@ impl Value {
                     let items = json_array(inner)?;
                     let mut out = Vec::with_capacity(items.len());
                     for i in items {
-                        out.push(Self::from_json_depth(i, depth + 1)?);
+                        out.push(Self::from_json_depth(i, depth + 1, layer)?);
                     }
                     Value::L(out)
                 }
@@ -139,7 +260,7 @@ impl Value {
                     let mut out = BTreeMap::new();
                     for (mk, mv) in m {
                         check_name(mk)?;
-                        out.insert(mk.clone(), Self::from_json_depth(mv, depth + 1)?);
+                        out.insert(mk.clone(), Self::from_json_depth(mv, depth + 1, layer)?);
                     }
                     Value::M(out)
                 }
@@ -153,10 +274,7 @@ impl Value {
                         out.push(json_str(i)?.to_string());
                     }
                     if has_duplicates(&out) {
-                        return Err(invalid(format!(
-                            "One or more parameter values were invalid: Input collection [{}] contains duplicates.",
-                            out.join(", ")
-                        )));
+                        return Err(layer.duplicate_strings(&out));
                     }
                     Value::Ss(out)
                 }
@@ -167,10 +285,10 @@ impl Value {
                     }
                     let mut out = Vec::with_capacity(items.len());
                     for i in items {
-                        out.push(json_num(i)?);
+                        out.push(layer.number(json_str(i)?)?);
                     }
                     if has_duplicates(&out) {
-                        return Err(invalid("Input collection contains duplicates"));
+                        return Err(layer.duplicate_numbers());
                     }
                     Value::Ns(out)
                 }
@@ -184,11 +302,7 @@ impl Value {
                         out.push(json_bytes(i)?);
                     }
                     if has_duplicates(&out) {
-                        let shown: Vec<String> = out.iter().map(|b| B64.encode(b)).collect();
-                        return Err(invalid(format!(
-                            "One or more parameter values were invalid: Input collection [{}]of type BS contains duplicates.",
-                            shown.join(", ")
-                        )));
+                        return Err(layer.duplicate_binaries(&out));
                     }
                     Value::Bs(out)
                 }
@@ -396,15 +510,21 @@ pub fn item_to_json(item: &Item) -> serde_json::Value {
     serde_json::Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
 }
 
-/// Reads a wire item (a map of attribute values).
+/// Reads a wire item (a map of attribute values) as the older checker does.
 pub fn item_from_json(v: &serde_json::Value) -> Result<Item, ValueError> {
+    item_from_json_in(v, Layer::Older)
+}
+
+/// Reads a wire item (a map of attribute values) with the messages of the
+/// checker `layer`.
+pub fn item_from_json_in(v: &serde_json::Value, layer: Layer) -> Result<Item, ValueError> {
     let obj = v
         .as_object()
         .ok_or_else(|| shape("Start of structure or map found where not expected"))?;
     let mut item = Item::new();
     for (k, v) in obj {
         check_name(k)?;
-        item.insert(k.clone(), Value::from_json(v)?);
+        item.insert(k.clone(), Value::from_json_in(v, layer)?);
     }
     Ok(item)
 }
@@ -468,6 +588,64 @@ mod tests {
         assert!(err(json!({"NS": ["1", "1.0"]})).contains("contains duplicates"));
         assert!(err(json!({"N": "x"})).contains("cannot be converted"));
         assert!(err(json!({"S": 1})).starts_with("shape"));
+    }
+
+    #[test]
+    fn each_checker_words_numbers_and_duplicates_its_own_way() {
+        let msg = |v: serde_json::Value, layer: Layer| match Value::from_json_in(&v, layer) {
+            Err(ValueError::Invalid(m)) => m,
+            other => format!("{other:?}"),
+        };
+        const INV: &str = "One or more parameter values were invalid: ";
+        let ss = json!({"SS": ["b", "a", "b"]});
+        let bs = json!({"BS": ["/w==", "AA==", "AA=="]});
+        let ns = json!({"NS": ["2", "1", "2"]});
+        assert_eq!(
+            msg(ss.clone(), Layer::Read),
+            format!("{INV}Input collection [\"a\", \"b\", \"b\"] contains duplicates.")
+        );
+        assert_eq!(
+            msg(ss.clone(), Layer::Write),
+            format!("1 validation error detected: {INV}Input collection [\"a\", \"b\", \"b\"] contains duplicates.")
+        );
+        assert_eq!(
+            msg(ss, Layer::Older),
+            format!("{INV}Input collection [b, a, b] contains duplicates.")
+        );
+        assert_eq!(
+            msg(bs.clone(), Layer::Read),
+            format!(
+                "{INV}Input collection [\"AA==\",\"/w==\",\"AA==\"]of type BS contains duplicates."
+            )
+        );
+        assert_eq!(
+            msg(bs, Layer::Older),
+            format!("{INV}Input collection [/w==, AA==, AA==]of type BS contains duplicates.")
+        );
+        assert_eq!(
+            msg(ns.clone(), Layer::Read),
+            format!("{INV}Input collection contains duplicates.")
+        );
+        assert_eq!(
+            msg(ns, Layer::Older),
+            "Input collection contains duplicates"
+        );
+        // the rest of the set after the repeat stays as sent
+        assert_eq!(
+            msg(json!({"SS": ["c", "a", "c", "b"]}), Layer::Read),
+            format!("{INV}Input collection [\"a\", \"c\", \"c\", \"b\"] contains duplicates.")
+        );
+        let n = |s: &str| json!({"M": {"x": {"L": [{"N": s}]}}});
+        assert_eq!(
+            msg(n(""), Layer::Write),
+            "1 validation error detected: The parameter cannot be converted to a numeric value: "
+        );
+        assert_eq!(
+            msg(n(""), Layer::Older),
+            "The parameter cannot be converted to a numeric value"
+        );
+        assert!(msg(n("1e2147483647"), Layer::Read).starts_with("Number overflow"));
+        assert!(msg(n("1e2147483647"), Layer::Older).starts_with("Number underflow"));
     }
 
     #[test]

@@ -108,21 +108,14 @@ fn shape_error(e: ShapeError) -> SqsError {
     match e {
         ShapeError::Serialization(m) => SqsError::new(Kind::Serialization, m),
         ShapeError::Invalid(errors) => {
-            for err in &errors {
-                if let Some(rest) = err.strip_prefix("Value null at '") {
-                    let path = rest.split('\'').next().unwrap_or_default();
-                    let last = path.rsplit('.').next().unwrap_or(path);
-                    let mut c = last.chars();
-                    let name: String = match c.next() {
-                        Some(f) => f.to_uppercase().chain(c).collect(),
-                        None => String::new(),
-                    };
-                    return missing(&name);
-                }
+            if let Some(v) = errors.iter().find(|v| v.value.is_none()) {
+                let name = v.wire_path.rsplit('.').next().unwrap_or(&v.wire_path);
+                return missing(name);
             }
+            let messages: Vec<String> = errors.iter().map(|v| v.message()).collect();
             SqsError::new(
                 Kind::InvalidParameterValue,
-                ShapeError::validation_message(&errors),
+                ShapeError::validation_message(&messages),
             )
         }
     }

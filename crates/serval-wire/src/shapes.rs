@@ -17,8 +17,52 @@ use std::collections::HashMap;
 pub enum ShapeError {
     /// A value of the wrong JSON type: the request cannot be read.
     Serialization(String),
-    /// Constraint violations, each a sentence as AWS words it.
-    Invalid(Vec<String>),
+    /// Constraint violations, in the order AWS reports them.
+    Invalid(Vec<Violation>),
+}
+
+/// One constraint a request breaks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// Where, as AWS's older messages name it: members lower-first
+    /// (`keySchema.1.member.keyType`).
+    pub path: String,
+    /// Where, with the members' wire names (`KeySchema.1.member.KeyType`),
+    /// as AWS's newer validation framework names it.
+    pub wire_path: String,
+    /// The offending value (`None`: it is missing).
+    pub value: Option<Json>,
+    /// What it breaks (`Member must not be null`).
+    pub constraint: String,
+}
+
+impl Violation {
+    /// The older sentence, echoing the value as JSON:
+    /// `Value 'x' at 'path' failed to satisfy constraint: ...`.
+    pub fn message(&self) -> String {
+        match &self.value {
+            None => self.echoing("null"),
+            Some(v) => self.echoing(&shown(v)),
+        }
+    }
+
+    /// The older sentence with the value echoed as `echo` (already quoted,
+    /// or `null`).
+    pub fn echoing(&self, echo: &str) -> String {
+        format!(
+            "Value {echo} at '{}' failed to satisfy constraint: {}",
+            self.path, self.constraint
+        )
+    }
+
+    /// The newer framework's sentence, which echoes no value and names the
+    /// member as sent: `Value at 'Limit' failed to satisfy constraint: ...`.
+    pub fn framework_message(&self) -> String {
+        format!(
+            "Value at '{}' failed to satisfy constraint: {}",
+            self.wire_path, self.constraint
+        )
+    }
 }
 
 impl ShapeError {
@@ -34,7 +78,7 @@ impl ShapeError {
 #[derive(Debug)]
 pub(crate) enum Kind {
     Structure {
-        /// (wire name, message name, shape)
+        /// (wire name, message name, shape), in the order AWS checks them
         members: Vec<(String, String, usize)>,
         required: Vec<usize>,
     },
@@ -107,6 +151,17 @@ impl Model {
                     {
                         members.push((name.clone(), message_name(name), find(Some(target))?));
                     }
+                    // AWS checks members in its own order where the model
+                    // records it; the rest follow by name.
+                    if let Some(order) = s.get("order").and_then(Json::as_array) {
+                        let rank = |n: &str| {
+                            order
+                                .iter()
+                                .position(|o| o.as_str() == Some(n))
+                                .unwrap_or(order.len())
+                        };
+                        members.sort_by_key(|m| rank(&m.0));
+                    }
                     let required = s
                         .get("required")
                         .and_then(Json::as_array)
@@ -164,7 +219,7 @@ impl Model {
             return Ok(());
         };
         let mut errors = Vec::new();
-        self.structure(root, body, "", &mut errors)?;
+        self.structure(root, body, &At::root(), &mut errors)?;
         if errors.is_empty() {
             Ok(())
         } else {
@@ -176,31 +231,24 @@ impl Model {
         &self,
         id: usize,
         obj: &Map<String, Json>,
-        path: &str,
-        errors: &mut Vec<String>,
+        at: &At,
+        errors: &mut Vec<Violation>,
     ) -> Result<(), ShapeError> {
         let Kind::Structure { members, required } = &self.shapes[id].kind else {
             return Ok(());
         };
-        let at = |name: &str| {
-            if path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            }
-        };
         for (wire, msg, shape) in members {
             if let Some(v) = obj.get(wire).filter(|v| !v.is_null()) {
-                self.value(*shape, v, &at(msg), errors)?;
+                self.value(*shape, v, &at.member(wire, msg), errors)?;
             }
         }
         for &r in required {
             let (wire, msg, _) = &members[r];
             if obj.get(wire).is_none_or(Json::is_null) {
-                errors.push(format!(
-                    "Value null at '{}' failed to satisfy constraint: Member must not be null",
-                    at(msg)
-                ));
+                errors.push(
+                    at.member(wire, msg)
+                        .violation(None, "Member must not be null"),
+                );
             }
         }
         Ok(())
@@ -210,53 +258,58 @@ impl Model {
         &self,
         id: usize,
         v: &Json,
-        path: &str,
-        errors: &mut Vec<String>,
+        at: &At,
+        errors: &mut Vec<Violation>,
     ) -> Result<(), ShapeError> {
         let shape = &self.shapes[id];
         let mut broken = Vec::new();
         match (&shape.kind, v) {
             (Kind::Any, _) => {}
-            (Kind::Structure { .. }, Json::Object(o)) => self.structure(id, o, path, errors)?,
+            (Kind::Structure { .. }, Json::Object(o)) => self.structure(id, o, at, errors)?,
             (Kind::List(member), Json::Array(items)) => {
                 self.length(shape, items.len(), &mut broken);
-                for (i, item) in items.iter().enumerate() {
-                    if !item.is_null() {
-                        self.value(*member, item, &format!("{path}.{}.member", i + 1), errors)?;
-                    }
-                }
+                self.items(*member, items, at, errors)?;
             }
             (Kind::Map(key, value), Json::Object(o)) => {
                 self.length(shape, o.len(), &mut broken);
-                let mut key_broken = Vec::new();
-                let mut value_broken = Vec::new();
+                // A key or a (scalar or list) value that breaks a
+                // constraint is reported at the map, listing every
+                // constraint of its shape.
+                let mut key_broken = false;
+                let mut value_broken = false;
                 for (k, item) in o {
-                    self.scalar_checks(
-                        &self.shapes[*key],
-                        &Json::String(k.clone()),
-                        &mut key_broken,
-                    );
-                    match (&self.shapes[*value].kind, item) {
+                    let mut b = Vec::new();
+                    self.scalar_checks(&self.shapes[*key], &Json::String(k.clone()), &mut b);
+                    key_broken |= !b.is_empty();
+                    let entry = at.entry(k);
+                    let value_shape = &self.shapes[*value];
+                    let mut b = Vec::new();
+                    match (&value_shape.kind, item) {
                         (_, Json::Null) => {}
+                        (Kind::List(member), Json::Array(items)) => {
+                            self.length(value_shape, items.len(), &mut b);
+                            self.items(*member, items, &entry, errors)?;
+                        }
                         (Kind::Structure { .. } | Kind::List(_) | Kind::Map(..), _) => {
-                            self.value(*value, item, &format!("{path}.{k}.member"), errors)?
+                            self.value(*value, item, &entry, errors)?
                         }
                         _ => {
                             self.type_check(*value, item)?;
-                            self.scalar_checks(&self.shapes[*value], item, &mut value_broken)
+                            self.scalar_checks(value_shape, item, &mut b)
                         }
                     }
+                    value_broken |= !b.is_empty();
                 }
-                if !key_broken.is_empty() {
+                if key_broken {
                     broken.push(format!(
                         "Map keys must satisfy constraint: [{}]",
-                        dedup(key_broken)
+                        all_constraints(&self.shapes[*key]).join(", ")
                     ));
                 }
-                if !value_broken.is_empty() {
+                if value_broken {
                     broken.push(format!(
                         "Map value must satisfy constraint: [{}]",
-                        dedup(value_broken)
+                        all_constraints(&self.shapes[*value]).join(", ")
                     ));
                 }
             }
@@ -266,10 +319,22 @@ impl Model {
             }
         }
         for b in broken {
-            errors.push(format!(
-                "Value {} at '{path}' failed to satisfy constraint: {b}",
-                shown(v)
-            ));
+            errors.push(at.violation(Some(v), b));
+        }
+        Ok(())
+    }
+
+    fn items(
+        &self,
+        member: usize,
+        items: &[Json],
+        at: &At,
+        errors: &mut Vec<Violation>,
+    ) -> Result<(), ShapeError> {
+        for (i, item) in items.iter().enumerate() {
+            if !item.is_null() {
+                self.value(member, item, &at.entry(&(i + 1).to_string()), errors)?;
+            }
         }
         Ok(())
     }
@@ -363,16 +428,81 @@ impl Model {
     }
 }
 
-fn dedup(mut v: Vec<String>) -> String {
-    let mut seen = Vec::new();
-    v.retain(|s| {
-        let new = !seen.contains(s);
-        if new {
-            seen.push(s.clone());
+/// Every constraint of a shape, in the order AWS lists them for a map's
+/// keys or values.
+fn all_constraints(shape: &Shape) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(set) = &shape.enumeration {
+        out.push(format!(
+            "Member must satisfy enum value set: [{}]",
+            set.join(", ")
+        ));
+    }
+    let (less, greater) = match shape.kind {
+        Kind::Int | Kind::Double => ("value less", "value greater"),
+        _ => ("length less", "length greater"),
+    };
+    if let Some(max) = shape.max {
+        out.push(format!("Member must have {less} than or equal to {max}"));
+    }
+    if let Some(min) = shape.min {
+        out.push(format!("Member must have {greater} than or equal to {min}"));
+    }
+    if let Some(p) = &shape.pattern {
+        out.push(format!(
+            "Member must satisfy regular expression pattern: {p}"
+        ));
+    }
+    out
+}
+
+/// A place in a request, named both ways.
+struct At {
+    path: String,
+    wire: String,
+}
+
+impl At {
+    fn root() -> At {
+        At {
+            path: String::new(),
+            wire: String::new(),
         }
-        new
-    });
-    v.join(", ")
+    }
+
+    fn join(a: &str, b: &str) -> String {
+        if a.is_empty() {
+            b.to_string()
+        } else {
+            format!("{a}.{b}")
+        }
+    }
+
+    /// A structure member.
+    fn member(&self, wire: &str, msg: &str) -> At {
+        At {
+            path: At::join(&self.path, msg),
+            wire: At::join(&self.wire, wire),
+        }
+    }
+
+    /// A list item (`1`, `2`, ...) or a map entry (its key).
+    fn entry(&self, name: &str) -> At {
+        let tail = format!("{name}.member");
+        At {
+            path: At::join(&self.path, &tail),
+            wire: At::join(&self.wire, &tail),
+        }
+    }
+
+    fn violation(&self, value: Option<&Json>, constraint: impl Into<String>) -> Violation {
+        Violation {
+            path: self.path.clone(),
+            wire_path: self.wire.clone(),
+            value: value.cloned(),
+            constraint: constraint.into(),
+        }
+    }
 }
 
 fn shown(v: &Json) -> String {
@@ -423,7 +553,8 @@ mod tests {
     use serde_json::json;
 
     const MODEL: &str = r#"{"ops":{"Put":"PutInput"},"shapes":{
-        "PutInput":{"type":"structure","required":["Name","Keys"],"members":{"Name":"Name","Keys":"KeyList","Mode":"Mode","Limit":"Limit","Tags":"TagMap","Item":"Item"}},
+        "PutInput":{"type":"structure","required":["Name","Keys"],"order":["Mode","Name"],"members":{"Name":"Name","Keys":"KeyList","Mode":"Mode","Limit":"Limit","Tags":"TagMap","Item":"Item","Lists":"ListMap"}},
+        "ListMap":{"type":"map","key":"Name","value":"KeyList"},
         "Name":{"type":"string","min":3,"max":5,"pattern":"[a-zA-Z0-9_.-]+"},
         "KeyList":{"type":"list","member":"Key","min":1,"max":2},
         "Key":{"type":"structure","required":["Attr"],"members":{"Attr":"Name"}},
@@ -438,6 +569,14 @@ mod tests {
         m.check("Put", body.as_object().unwrap())
     }
 
+    /// The violations as the older sentences.
+    fn invalid(body: serde_json::Value) -> Vec<String> {
+        match check(body) {
+            Err(ShapeError::Invalid(v)) => v.iter().map(Violation::message).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn valid_request_passes() {
         assert_eq!(
@@ -448,11 +587,7 @@ mod tests {
 
     #[test]
     fn collects_every_violation_with_aws_paths() {
-        let Err(ShapeError::Invalid(e)) =
-            check(json!({"Name":"a!","Keys":[{"Attr":"x"},{}],"Mode":"C","Limit":0}))
-        else {
-            panic!()
-        };
+        let e = invalid(json!({"Name":"a!","Keys":[{"Attr":"x"},{}],"Mode":"C","Limit":0}));
         assert!(e.contains(&"Value 'a!' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 3".to_string()), "{e:?}");
         assert!(e.iter().any(|s| s.contains("'a!' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern")));
         assert!(e
@@ -473,11 +608,7 @@ mod tests {
 
     #[test]
     fn missing_required_and_list_length() {
-        let Err(ShapeError::Invalid(e)) =
-            check(json!({"Keys":[{"Attr":"abc"},{"Attr":"abc"},{"Attr":"abc"}]}))
-        else {
-            panic!()
-        };
+        let e = invalid(json!({"Keys":[{"Attr":"abc"},{"Attr":"abc"},{"Attr":"abc"}]}));
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[0].ends_with("at 'keys' failed to satisfy constraint: Member must have length less than or equal to 2"));
         assert!(e[1].starts_with("Value null at 'name'"));
@@ -485,13 +616,35 @@ mod tests {
 
     #[test]
     fn map_keys_and_values() {
-        let Err(ShapeError::Invalid(e)) =
-            check(json!({"Name":"abc","Keys":[{"Attr":"abc"}],"Tags":{"a":"abcdefg"}}))
+        let e = invalid(json!({"Name":"abc","Keys":[{"Attr":"abc"}],"Tags":{"a":"abcdefg"}}));
+        // every constraint of the key's or value's shape is listed
+        let all = "[Member must have length less than or equal to 5, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]";
+        assert_eq!(e[0], format!("Value '{{\"a\":\"abcdefg\"}}' at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: {all}"));
+        assert_eq!(e[1], format!("Value '{{\"a\":\"abcdefg\"}}' at 'tags' failed to satisfy constraint: Map value must satisfy constraint: {all}"));
+        // a list value too long or short is a map value constraint too
+        let e = invalid(json!({"Name":"abc","Keys":[{"Attr":"abc"}],"Lists":{"abc":[]}}));
+        assert_eq!(e, vec!["Value '{\"abc\":[]}' at 'lists' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 2, Member must have length greater than or equal to 1]".to_string()]);
+    }
+
+    #[test]
+    fn members_in_the_recorded_order_and_both_namings() {
+        let Err(ShapeError::Invalid(v)) =
+            check(json!({"Name":"a","Keys":[{"Attr":"x"}],"Mode":"C","Limit":0}))
         else {
             panic!()
         };
-        assert!(e[0].contains("Map keys must satisfy constraint: [Member must have length greater than or equal to 3]"), "{e:?}");
-        assert!(e[1].contains("Map value must satisfy constraint: [Member must have length less than or equal to 5]"), "{e:?}");
+        let paths: Vec<&str> = v.iter().map(|x| x.path.as_str()).collect();
+        // Mode and Name first, as the model orders them, then by name
+        assert_eq!(paths, ["mode", "name", "keys.1.member.attr", "limit"]);
+        assert_eq!(v[2].wire_path, "Keys.1.member.Attr");
+        assert_eq!(
+            v[3].framework_message(),
+            "Value at 'Limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
+        assert_eq!(
+            v[3].echoing("'zero'"),
+            "Value 'zero' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
     }
 
     #[test]

@@ -111,6 +111,39 @@ impl Attrs {
     }
 }
 
+/// Why a request's combination of expression parameters is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamsError {
+    /// Expression and non-expression parameters in one request.
+    Mixed(String),
+    /// ExpressionAttributeNames without any expression.
+    NamesUnneeded,
+    /// ExpressionAttributeValues without an expression that takes values;
+    /// the detail names them (`ConditionExpression is null`).
+    ValuesUnneeded(String),
+}
+
+impl ParamsError {
+    /// The message; `detail` adds what the older wording says after the
+    /// ExpressionAttributeValues sentence (`: ConditionExpression is null`).
+    pub fn message(&self, detail: bool) -> String {
+        match self {
+            ParamsError::Mixed(m) => m.clone(),
+            ParamsError::NamesUnneeded => {
+                "ExpressionAttributeNames can only be specified when using expressions".into()
+            }
+            ParamsError::ValuesUnneeded(d) if detail => {
+                format!(
+                    "ExpressionAttributeValues can only be specified when using expressions: {d}"
+                )
+            }
+            ParamsError::ValuesUnneeded(_) => {
+                "ExpressionAttributeValues can only be specified when using expressions".into()
+            }
+        }
+    }
+}
+
 /// DynamoDB's checks on which parameters a request combines, before any
 /// expression is parsed. `expressions` and `legacy` list the operation's
 /// parameters in DynamoDB's order (e.g. `ProjectionExpression`,
@@ -122,7 +155,7 @@ pub fn check_expression_params(
     legacy: &[(&str, bool)],
     has_names: bool,
     has_values: bool,
-) -> Result<(), String> {
+) -> Result<(), ParamsError> {
     let used: Vec<&str> = expressions
         .iter()
         .filter(|(_, p)| *p)
@@ -138,15 +171,15 @@ pub fn check_expression_params(
             .map(|(n, _)| *n)
             .collect();
         if !legacy_used.is_empty() {
-            return Err(format!(
+            return Err(ParamsError::Mixed(format!(
                 "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {{{}}} Expression parameters: {{{}}}",
                 legacy_used.join(", "),
                 used.join(", ")
-            ));
+            )));
         }
     }
     if has_names && used.is_empty() {
-        return Err("ExpressionAttributeNames can only be specified when using expressions".into());
+        return Err(ParamsError::NamesUnneeded);
     }
     let value_exprs: Vec<&str> = expressions
         .iter()
@@ -157,11 +190,11 @@ pub fn check_expression_params(
         .iter()
         .any(|(n, p)| *p && *n != "ProjectionExpression");
     if has_values && !value_exprs.is_empty() && !any_value_expr {
-        return Err(format!(
-            "ExpressionAttributeValues can only be specified when using expressions: {} {} null",
+        return Err(ParamsError::ValuesUnneeded(format!(
+            "{} {} null",
             value_exprs.join(" and "),
             if value_exprs.len() > 1 { "are" } else { "is" }
-        ));
+        )));
     }
     Ok(())
 }
@@ -219,7 +252,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            e.err().as_deref(),
+            e.err().map(|e| e.message(true)).as_deref(),
             Some("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {ConditionExpression}")
         );
         let query = |kce: bool, kc: bool, filter: bool| {
@@ -237,14 +270,19 @@ mod tests {
         assert_eq!(query(false, true, true), Ok(()));
         assert!(query(true, true, false).is_err());
         assert_eq!(
-            query(false, true, false).err().as_deref(),
+            query(false, true, false).err().map(|e| e.message(true)).as_deref(),
             Some("ExpressionAttributeValues can only be specified when using expressions: FilterExpression and KeyConditionExpression are null")
         );
         assert_eq!(
-            check_expression_params(&[("ConditionExpression", false)], &[], true, false)
+            query(false, true, false)
                 .err()
+                .map(|e| e.message(false))
                 .as_deref(),
-            Some("ExpressionAttributeNames can only be specified when using expressions")
+            Some("ExpressionAttributeValues can only be specified when using expressions")
+        );
+        assert_eq!(
+            check_expression_params(&[("ConditionExpression", false)], &[], true, false).err(),
+            Some(ParamsError::NamesUnneeded)
         );
     }
 }

@@ -200,7 +200,10 @@ fn value_of(o: &Operand) -> Value {
 
 fn push(preds: &mut Vec<KeyPred>, p: KeyPred) -> Result<(), String> {
     if preds.iter().any(|q| q.attr == p.attr) {
-        return Err("KeyConditionExpressions must only contain one condition per key".into());
+        return Err(
+            "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"
+                .into(),
+        );
     }
     preds.push(p);
     Ok(())
@@ -284,6 +287,14 @@ fn collect(cond: &Cond, preds: &mut Vec<KeyPred>) -> Result<(), String> {
 pub(crate) fn from_cond(cond: &Cond, schema: &KeySchema<'_>) -> Result<KeyCondition, String> {
     let mut preds = Vec::new();
     collect(cond, &mut preds)?;
+    // (KeyConditions with too many entries get match_schema's older sentence.)
+    let key_count = schema.hash_attrs().len() + schema.range_attrs().len();
+    if preds.len() > key_count.max(2) {
+        return Err(format!(
+            "The number of query conditions ({}) exceeds the number of key attributes defined in the schema ({key_count})",
+            preds.len(),
+        ));
+    }
     for p in &preds {
         super::legacy::check_operator(p.op, &p.values)?;
     }

@@ -28,7 +28,7 @@ mod update;
 mod tests;
 
 pub use ast::{Action, CmpOp, Cond, Operand, Path, PathElem, SetValue};
-pub use attrs::{check_expression_params, Attrs};
+pub use attrs::{check_expression_params, Attrs, ParamsError};
 pub use condition::TYPE_NAMES;
 pub use keycond::{KeyCondition, KeySchema, RangeCond};
 pub use project::{project, Projection};

@@ -246,7 +246,8 @@ impl<'s, 'a> Parser<'s, 'a> {
                 0 => "",
                 n => slice(n - 1, n - 1),
             };
-            return format!("Syntax error; token: <EOF>, near: \"{near}\"");
+            // DynamoDB quotes the end of input like any other token.
+            return format!("Syntax error; token: \"<EOF>\", near: \"{near}\"");
         }
         let from = at.saturating_sub(1);
         let to = if at + 1 < toks.len() { at + 1 } else { at };
@@ -688,7 +689,10 @@ mod tests {
             upd_err("SET _123 = :v"),
             "Syntax error; token: \"_\", near: \"SET _123\""
         );
-        assert_eq!(cond_err("a = "), "Syntax error; token: <EOF>, near: \"=\"");
+        assert_eq!(
+            cond_err("a = "),
+            "Syntax error; token: \"<EOF>\", near: \"=\""
+        );
         assert_eq!(
             cond_err("things are not gonna be ok"),
             "Syntax error; token: \"are\", near: \"things are not\""

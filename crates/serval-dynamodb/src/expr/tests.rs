@@ -228,13 +228,14 @@ fn key_conditions_follow_the_schema() {
         ("a = b", &range, "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"),
         (":a = :b", &range, "Invalid condition in KeyConditionExpression: No key attribute specified"),
         ("a.x = :a", &range, "KeyConditionExpressions cannot have conditions on nested attributes"),
-        ("a = :a AND a = :b", &range, "KeyConditionExpressions must only contain one condition per key"),
+        ("a = :a AND a = :b", &range, "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"),
         ("b = :a", &range, "Query condition missed key schema element: a"),
         ("a = :a AND c = :b", &range, "Query condition missed key schema element: b"),
         ("a = :a AND b = :b", &hash_only, "Query key condition not supported"),
         ("a > :a", &range, "Query key condition not supported"),
         ("a = :n", &range, "One or more parameter values were invalid: Condition parameter type does not match schema type"),
-        ("a = :a AND b > :a AND b < :b", &range, "KeyConditionExpressions must only contain one condition per key"),
+        ("a = :a AND b > :a AND b < :b", &range, "Invalid KeyConditionExpression: KeyConditionExpressions must only contain one condition per key"),
+        ("a = :a AND b > :a AND c = :b", &range, "The number of query conditions (3) exceeds the number of key attributes defined in the schema (2)"),
     ] {
         assert_eq!(k(e, schema).err().as_deref(), Some(want), "{e}");
     }
@@ -488,7 +489,7 @@ fn projections_keep_structure_and_compact_lists() {
         e(""),
         "Invalid ProjectionExpression: The expression can not be empty;"
     );
-    assert!(e("a,").starts_with("Invalid ProjectionExpression: Syntax error; token: <EOF>"));
+    assert!(e("a,").starts_with("Invalid ProjectionExpression: Syntax error; token: \"<EOF>\""));
 }
 
 #[test]

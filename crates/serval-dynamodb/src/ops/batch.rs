@@ -5,10 +5,10 @@
 use crate::error::{self, Result};
 use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
-use crate::ops::items::{check_item, check_key, stage, write_capacity};
+use crate::ops::items::{check_item, check_item_key, check_key, stage, write_capacity};
 use crate::request::{obj_of, str_of, Body};
 use crate::table::{PKey, Stored};
-use crate::value::{item_from_json, item_size, item_to_json, Item};
+use crate::value::{item_from_json, item_from_json_in, item_size, item_to_json, Item, Layer};
 use crate::DynamoDb;
 use serde_json::{json, Map, Value as Json};
 use serval_core::RequestContext;
@@ -48,6 +48,18 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
             "Too many items requested for the BatchGetItem call",
         ));
     }
+    // Each table's block may be consistent on its own, yet one request
+    // may not mix a projection expression and AttributesToGet.
+    let uses = |field: &str| {
+        tables
+            .values()
+            .any(|t| t.get(field).is_some_and(|v| !v.is_null()))
+    };
+    if uses("ProjectionExpression") && uses("AttributesToGet") {
+        return Err(error::validation(
+            "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
+        ));
+    }
     let mut responses = Map::new();
     let mut unprocessed = Map::new();
     let mut consumed = Vec::new();
@@ -67,6 +79,7 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
                 ..Allowed::default()
             },
             None,
+            Layer::Read,
         )?;
         let consistent = spec["ConsistentRead"].as_bool().unwrap_or(false);
         let t = db.table(ctx, name)?;
@@ -76,7 +89,7 @@ pub fn batch_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Jso
         let mut left = Vec::new();
         let mut units = 0.0;
         for k in &keys {
-            let key = item_from_json(k).map_err(|e| e.into_aws())?;
+            let key = item_from_json_in(k, Layer::Read).map_err(|e| e.into_aws())?;
             let pk = check_key(&st.meta, &key)?;
             if !seen.insert(pk.clone()) {
                 return Err(error::validation(
@@ -149,6 +162,7 @@ pub async fn batch_write(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
                 let (pk, write) = match (w.get("PutRequest"), w.get("DeleteRequest")) {
                     (Some(p), None) => {
                         let item = item_from_json(&p["Item"]).map_err(|e| e.into_aws())?;
+                        check_item_key(&st.meta, &item)?;
                         (check_item(&st.meta, &item)?, Write::Put(item))
                     }
                     (None, Some(d)) => {

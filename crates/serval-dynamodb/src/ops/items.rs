@@ -2,12 +2,12 @@
 //! key and item checks they share with batches and transactions.
 
 use crate::error::{self, Result};
-use crate::model::{KeyAttr, TableMeta};
+use crate::model::{KeyAttr, KeySchema, TableMeta};
 use crate::ops::capacity::{read_units, write_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
 use crate::request::{str_of, Body, Checks};
 use crate::table::{KeyPart, PKey, Stored, TableState};
-use crate::value::{item_from_json, item_size, item_to_json, write_item, Item, Value};
+use crate::value::{item_from_json_in, item_size, item_to_json, write_item, Item, Layer, Value};
 use crate::{DynamoDb, KS_ITEMS};
 use serval_core::{AwsError, RequestContext};
 use serval_store::Op;
@@ -16,7 +16,8 @@ use std::sync::Arc;
 /// Largest item DynamoDB stores.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
-const RETURN_VALUES: &[&str] = &["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"];
+/// In the order DynamoDB lists them (as the model file has them).
+const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
 const RETURN_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 
 fn invalid(msg: impl AsRef<str>) -> AwsError {
@@ -40,6 +41,20 @@ fn empty_key_message(v: &Value, name: &str) -> AwsError {
     error::validation(format!(
         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty {what} value. Key: {name}"
     ))
+}
+
+/// An empty string or binary in a key attribute of `item` (an item or a
+/// key): the ValidationException the transactions answer before any action
+/// runs, where a key of the wrong type or shape cancels the transaction.
+pub fn check_key_not_empty(keys: &KeySchema, item: &Item) -> Result<()> {
+    for attr in std::iter::once(&keys.hash).chain(keys.range.iter()) {
+        if let Some(v) = item.get(&attr.name) {
+            if attr.type_matches(v) && empty_key_value(attr, v) {
+                return Err(empty_key_message(v, &attr.name));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_key_sizes(meta: &TableMeta, pk: &PKey) -> Result<()> {
@@ -131,6 +146,22 @@ pub fn check_item(meta: &TableMeta, item: &Item) -> Result<PKey> {
     Ok(pk)
 }
 
+/// BatchWriteItem's check of a put item's key attributes: one missing or of
+/// the wrong type is the same schema mismatch a bad `Key` is (PutItem words
+/// it per attribute instead).
+pub fn check_item_key(meta: &TableMeta, item: &Item) -> Result<()> {
+    let matches = std::iter::once(&meta.keys.hash)
+        .chain(meta.keys.range.iter())
+        .all(|attr| item.get(&attr.name).is_some_and(|v| attr.type_matches(v)));
+    if matches {
+        Ok(())
+    } else {
+        Err(error::validation(
+            "The provided key element does not match the schema",
+        ))
+    }
+}
+
 /// Checks a `Key` parameter (exactly the key attributes, right types).
 pub fn check_key(meta: &TableMeta, key: &Item) -> Result<PKey> {
     let mismatch = || error::validation("The provided key element does not match the schema");
@@ -152,8 +183,8 @@ pub fn check_key(meta: &TableMeta, key: &Item) -> Result<PKey> {
     Ok(pk)
 }
 
-/// Reads the `Key` parameter of a request.
-pub fn key_param(body: &Body, field: &str) -> Result<Item> {
+/// Reads the `Key` parameter of a request with the messages of `layer`.
+pub fn key_param(body: &Body, field: &str, layer: Layer) -> Result<Item> {
     match body.get(field) {
         None | Some(serde_json::Value::Null) => {
             let mut c = Checks::new();
@@ -161,7 +192,7 @@ pub fn key_param(body: &Body, field: &str) -> Result<Item> {
             c.finish()?;
             Ok(Item::new())
         }
-        Some(v) => item_from_json(v).map_err(|e| e.into_aws()),
+        Some(v) => item_from_json_in(v, layer).map_err(|e| e.into_aws()),
     }
 }
 
@@ -317,11 +348,11 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
     if rv != "NONE" && rv != "ALL_OLD" {
         return Err(error::validation(
-            "ReturnValues can only be ALL_OLD or NONE",
+            Layer::Write.enveloped("ReturnValues can only be ALL_OLD or NONE"),
         ));
     }
     let item = match body.get("Item") {
-        Some(v) if !v.is_null() => item_from_json(v).map_err(|e| e.into_aws())?,
+        Some(v) if !v.is_null() => item_from_json_in(v, Layer::Write).map_err(|e| e.into_aws())?,
         _ => {
             let mut c = Checks::new();
             c.required(body, "Item");
@@ -336,6 +367,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
@@ -371,7 +403,7 @@ pub async fn put_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Resul
 /// GetItem.
 pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     common_checks(body, false)?;
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Read)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -379,6 +411,7 @@ pub fn get_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<
             ..Allowed::default()
         },
         None,
+        Layer::Read,
     )?;
     let consistent = body
         .get("ConsistentRead")
@@ -417,10 +450,10 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
     if rv != "NONE" && rv != "ALL_OLD" {
         return Err(error::validation(
-            "ReturnValues can only be ALL_OLD or NONE",
+            Layer::Write.enveloped("ReturnValues can only be ALL_OLD or NONE"),
         ));
     }
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Write)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -428,6 +461,7 @@ pub async fn delete_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;
@@ -489,7 +523,7 @@ pub fn updated_item(
 pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>> {
     common_checks(body, true)?;
     let rv = str_of(body, "ReturnValues").unwrap_or("NONE");
-    let key = key_param(body, "Key")?;
+    let key = key_param(body, "Key", Layer::Write)?;
     let exprs = Prepared::new(
         body,
         Allowed {
@@ -498,6 +532,7 @@ pub async fn update_item(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Re
             ..Allowed::default()
         },
         None,
+        Layer::Write,
     )?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, false)?;

@@ -9,7 +9,7 @@ use crate::ops::exprs::{Allowed, Prepared};
 use crate::ops::items::push_capacity;
 use crate::request::{str_of, Body, Checks};
 use crate::table::{IndexKey, KeyPart, PKey, Stored, TableState};
-use crate::value::{item_from_json, write_item, Item};
+use crate::value::{item_from_json_in, write_item, Item, Layer};
 use crate::DynamoDb;
 use serval_core::{AwsError, RequestContext};
 use std::ops::Bound;
@@ -18,11 +18,12 @@ use std::sync::Arc;
 /// Most bytes one Query or Scan page reads.
 const PAGE_BYTES: usize = 1024 * 1024;
 
+/// In the order DynamoDB lists them (as the model file has them).
 const SELECT: &[&str] = &[
-    "ALL_ATTRIBUTES",
-    "ALL_PROJECTED_ATTRIBUTES",
     "SPECIFIC_ATTRIBUTES",
     "COUNT",
+    "ALL_ATTRIBUTES",
+    "ALL_PROJECTED_ATTRIBUTES",
 ];
 
 fn start_key_invalid(detail: &str) -> AwsError {
@@ -258,10 +259,10 @@ fn read_checks(body: &Body) -> Result<()> {
     Ok(())
 }
 
-fn start_key(body: &Body) -> Result<Option<Item>> {
+fn start_key(body: &Body, layer: Layer) -> Result<Option<Item>> {
     match body.get("ExclusiveStartKey") {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => Ok(Some(item_from_json(v).map_err(|e| e.into_aws())?)),
+        Some(v) => Ok(Some(item_from_json_in(v, layer).map_err(|e| e.into_aws())?)),
     }
 }
 
@@ -337,7 +338,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
     read_checks(body)?;
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, true)?;
-    let esk = start_key(body)?;
+    let esk = start_key(body, Layer::Read)?;
     let limit = body
         .get("Limit")
         .and_then(serde_json::Value::as_u64)
@@ -361,6 +362,7 @@ pub fn query(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>
             ..Allowed::default()
         },
         Some(src.keys()),
+        Layer::Read,
     )?;
     src.check_projected(&exprs)?;
     let Some(kc) = exprs.key.clone() else {
@@ -554,7 +556,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
     };
     let t = db.table(ctx, str_of(body, "TableName").unwrap_or_default())?;
     db.admit(&t, true)?;
-    let esk = start_key(body)?;
+    let esk = start_key(body, Layer::Older)?;
     let limit = body
         .get("Limit")
         .and_then(serde_json::Value::as_u64)
@@ -573,6 +575,7 @@ pub fn scan(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Vec<u8>>
             ..Allowed::default()
         },
         None,
+        Layer::Older,
     )?;
     src.check_projected(&exprs)?;
     let after = match &esk {

@@ -111,16 +111,21 @@ fn check_key_schema_shape(c: &mut Checks, v: Option<&Json>, path: &str) {
     match v.and_then(Json::as_array) {
         None => c.fail(&Json::Null, path, "Member must not be null"),
         Some(list) => {
+            // DynamoDB echoes the list as Java prints it
+            let shown = format!(
+                "'{}'",
+                crate::validate::java_key_schema(&Json::Array(list.clone()))
+            );
             if list.is_empty() {
-                c.fail(
-                    &Json::Array(list.clone()),
+                c.fail_shown(
+                    &shown,
                     path,
                     "Member must have length greater than or equal to 1",
                 );
             }
             if list.len() > 2 {
-                c.fail(
-                    &Json::Array(list.clone()),
+                c.fail_shown(
+                    &shown,
                     path,
                     "Member must have length less than or equal to 2",
                 );
@@ -605,6 +610,7 @@ fn update_table_locked(
     let mut state = t.write();
     let mut meta = state.meta.clone();
     let mut changed = false;
+    let billing_before = meta.billing.clone();
     let new_defs: Vec<KeyAttr> = {
         let mut c = Checks::new();
         let d = if body.get("AttributeDefinitions").is_some() {
@@ -636,7 +642,8 @@ fn update_table_locked(
         }
         let new = throughput(pt, "")?.unwrap_or_default();
         let old = meta.throughput;
-        if new.read == old.read && new.write == old.write && str_of(body, "BillingMode").is_none() {
+        // Restating the billing mode the table already has changes nothing either.
+        if new.read == old.read && new.write == old.write && meta.billing == billing_before {
             return Err(error::validation(format!(
                 "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
                 old.read, new.read, old.write, new.write
@@ -896,13 +903,13 @@ fn table_by_arn(
     if account != ctx.account_id || region != ctx.region {
         return Err(error::err(
             "ResourceNotFoundException",
-            format!("Requested resource not found: ResourcArn: {arn} not found"),
+            format!("Requested resource not found: ResourceArn: {arn} not found"),
         ));
     }
     db.table(ctx, name).map_err(|_| {
         error::err(
             "ResourceNotFoundException",
-            format!("Requested resource not found: ResourcArn: {arn} not found"),
+            format!("Requested resource not found: ResourceArn: {arn} not found"),
         )
     })
 }

@@ -7,10 +7,12 @@
 use crate::error::{self, Result};
 use crate::ops::capacity::{read_units, Consumed};
 use crate::ops::exprs::{Allowed, Prepared};
-use crate::ops::items::{check_item, check_key, stage, updated_item, write_capacity};
+use crate::ops::items::{
+    check_item, check_key, check_key_not_empty, stage, updated_item, write_capacity,
+};
 use crate::request::{arr_of, str_of, Body};
 use crate::table::{PKey, Stored, TableState};
-use crate::value::{item_from_json, item_size, item_to_json, Item};
+use crate::value::{item_from_json, item_size, item_to_json, Item, Layer};
 use crate::{DynamoDb, Table};
 use serde_json::{json, Map, Value as Json};
 use serval_core::{AwsError, RequestContext};
@@ -45,12 +47,12 @@ fn items_list(body: &Body) -> Result<Vec<Json>> {
     Ok(list)
 }
 
-/// TransactGetItems.
+/// TransactGetItems. Every action's expressions and key are read first,
+/// then the tables are looked up and an empty key value is refused outright;
+/// a key that does not match its table's schema cancels the transaction.
 pub fn transact_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<Json> {
     let list = items_list(body)?;
-    let mut responses = Vec::new();
-    let mut consumed: Vec<Consumed> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut gets = Vec::with_capacity(list.len());
     for entry in &list {
         let Some(get) = entry.get("Get").and_then(Json::as_object) else {
             return Err(error::validation(
@@ -68,12 +70,24 @@ pub fn transact_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<
                 ..Allowed::default()
             },
             None,
+            Layer::Older,
         )?;
         let key =
             item_from_json(get.get("Key").unwrap_or(&Json::Null)).map_err(|e| e.into_aws())?;
+        gets.push((name, exprs, key));
+    }
+    let mut tables = Vec::with_capacity(gets.len());
+    for (name, _, key) in &gets {
         let t = db.table(ctx, name)?;
+        check_key_not_empty(&t.read().meta.keys, key)?;
+        tables.push(t);
+    }
+    let mut responses = Vec::new();
+    let mut consumed: Vec<Consumed> = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, ((_, exprs, key), t)) in gets.iter().zip(&tables).enumerate() {
         let st = t.read();
-        let pk = check_key(&st.meta, &key)?;
+        let pk = check_key(&st.meta, key).map_err(|e| invalid_action(list.len(), i, &e))?;
         if !seen.insert((st.meta.uid.clone(), pk.clone())) {
             return Err(error::validation(
                 "Transaction request cannot include multiple operations on one item",
@@ -93,6 +107,21 @@ pub fn transact_get(db: &DynamoDb, ctx: &RequestContext, body: &Body) -> Result<
     let mut out = json!({ "Responses": responses });
     render_consumed(&mut out, body, &consumed);
     Ok(out)
+}
+
+/// The cancellation for action `i` of `count` being invalid: a
+/// ValidationError reason there, None before and after it.
+fn invalid_action(count: usize, i: usize, e: &AwsError) -> AwsError {
+    let reasons = (0..count)
+        .map(|j| match j == i {
+            true => json!({"Code": "ValidationError", "Message": e.message}),
+            false => json!({"Code": "None"}),
+        })
+        .collect::<Vec<_>>();
+    let codes: Vec<&str> = (0..count)
+        .map(|j| if j == i { "ValidationError" } else { "None" })
+        .collect();
+    canceled(&codes, reasons)
 }
 
 fn add_consumed(list: &mut Vec<Consumed>, c: Consumed) {
@@ -176,8 +205,9 @@ fn transact_locked(
     body: &Body,
     list: &[Json],
 ) -> Result<(Json, serval_store::Pending)> {
-    // resolve tables, parse every action
-    let mut tables: Vec<Arc<Table>> = Vec::new();
+    // Parse every action (its expressions, item and key) before looking any
+    // table up: a malformed or unused expression anywhere comes first.
+    let mut names = Vec::with_capacity(list.len());
     let mut steps = Vec::new();
     for entry in list {
         let obj = entry.as_object().cloned().unwrap_or_default();
@@ -189,25 +219,18 @@ fn transact_locked(
         }
         let kind = kinds[0].clone();
         let spec = obj[&kind].as_object().cloned().unwrap_or_default();
-        let name = spec
-            .get("TableName")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let t = db.table(ctx, &name)?;
-        let idx = match tables.iter().position(|x| Arc::ptr_eq(x, &t)) {
-            Some(i) => i,
-            None => {
-                tables.push(t);
-                tables.len() - 1
-            }
-        };
+        names.push(
+            spec.get("TableName")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        );
         let allowed = Allowed {
             condition: true,
             update: kind == "Update",
             ..Allowed::default()
         };
-        let exprs = Prepared::new(&spec, allowed, None)?;
+        let exprs = Prepared::new(&spec, allowed, None, Layer::Older)?;
         let (action, key) = match kind.as_str() {
             "ConditionCheck" => {
                 if spec.get("ConditionExpression").is_none() {
@@ -242,7 +265,7 @@ fn transact_locked(
         };
         let key = key.map_err(|e| e.into_aws())?;
         steps.push(Step {
-            table: idx,
+            table: 0,
             pk: PKey {
                 hash: crate::table::KeyPart::S(String::new()),
                 range: None,
@@ -252,6 +275,17 @@ fn transact_locked(
             exprs,
             spec,
         });
+    }
+    let mut tables: Vec<Arc<Table>> = Vec::new();
+    for (step, name) in steps.iter_mut().zip(&names) {
+        let t = db.table(ctx, name)?;
+        step.table = match tables.iter().position(|x| Arc::ptr_eq(x, &t)) {
+            Some(i) => i,
+            None => {
+                tables.push(t);
+                tables.len() - 1
+            }
+        };
     }
     let put_bytes: usize = steps
         .iter()
@@ -273,6 +307,13 @@ fn transact_locked(
     for &i in &order {
         guards[i] = Some(tables[i].write());
     }
+    // An empty key value anywhere is refused outright, before any action runs.
+    for step in &steps {
+        let st = guards[step.table]
+            .as_ref()
+            .ok_or_else(|| error::internal("lock missing"))?;
+        check_key_not_empty(&st.meta.keys, &step.key)?;
+    }
     let mut seen = HashSet::new();
     let count = steps.len();
     for (i, step) in steps.iter_mut().enumerate() {
@@ -285,18 +326,7 @@ fn transact_locked(
         };
         // An invalid key or item cancels the transaction there: the
         // actions after it are not looked at.
-        step.pk = checked.map_err(|e| {
-            let reasons = (0..count)
-                .map(|j| match j == i {
-                    true => json!({"Code": "ValidationError", "Message": e.message}),
-                    false => json!({"Code": "None"}),
-                })
-                .collect::<Vec<_>>();
-            let codes: Vec<&str> = (0..count)
-                .map(|j| if j == i { "ValidationError" } else { "None" })
-                .collect();
-            canceled(&codes, reasons)
-        })?;
+        step.pk = checked.map_err(|e| invalid_action(count, i, &e))?;
         if !seen.insert((step.table, step.pk.clone())) {
             return Err(error::validation(
                 "Transaction request cannot include multiple operations on one item",
