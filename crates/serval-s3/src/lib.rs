@@ -218,6 +218,8 @@ impl Service for S3Service {
 
     fn owns(&self, req: &Request) -> bool {
         req.query.contains("AWSAccessKeyId=")
+            || (req.method == http::Method::OPTIONS
+                && req.header("access-control-request-method").is_some())
             || (is_form_post(req) && !req.path.trim_matches('/').contains('/'))
     }
 

@@ -123,7 +123,7 @@ struct Queued {
 }
 
 fn url_key(key: &str) -> String {
-    form_urlencoded::byte_serialize(key.as_bytes()).collect()
+    crate::ops::list::url_encode(key)
 }
 
 /// The S3 event record Lambda, SQS and SNS receive.

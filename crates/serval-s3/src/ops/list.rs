@@ -68,6 +68,11 @@ pub fn walk(
     }
 }
 
+/// S3's URL encoding of keys (`encoding-type=url`, event records): `/` kept, space as `+`.
+pub fn url_encode(s: &str) -> String {
+    enc(s, true)
+}
+
 fn enc(s: &str, url: bool) -> String {
     if url {
         const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -76,7 +81,9 @@ fn enc(s: &str, url: bool) -> String {
             .remove(b'.')
             .remove(b'~')
             .remove(b'/');
-        percent_encoding::utf8_percent_encode(s, SET).to_string()
+        percent_encoding::utf8_percent_encode(s, SET)
+            .to_string()
+            .replace("%20", "+")
     } else {
         s.to_string()
     }
