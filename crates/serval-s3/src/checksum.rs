@@ -57,7 +57,7 @@ impl Algorithm {
         match self {
             Self::Crc32 => Hasher::Crc32(crc32fast::Hasher::new()),
             Self::Crc32c => Hasher::Crc32c(!0),
-            Self::Sha1 => Hasher::Sha1(Box::new(Sha1::new())),
+            Self::Sha1 => Hasher::Sha1(Box::default()),
             Self::Sha256 => Hasher::Sha256(Box::new(sha2::Sha256::new())),
         }
     }

@@ -182,11 +182,7 @@ pub fn list_objects(call: &Call<'_>) -> Result<Response> {
             max,
         )?
     };
-    let root = if v2 {
-        "ListBucketResult"
-    } else {
-        "ListBucketResult"
-    };
+    let root = "ListBucketResult";
     let mut w = Writer::new(root);
     w.elem("IsTruncated", if truncated { "true" } else { "false" });
     let last = entries.last().map(|e| match e {

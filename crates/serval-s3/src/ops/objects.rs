@@ -134,6 +134,7 @@ pub type Precondition<'a> = &'a (dyn Fn(Option<&ObjectMeta>) -> Result<()> + Syn
 
 /// Commits a new object (current record, version record, notification)
 /// in one store batch and removes what it replaced. Returns the version id.
+#[allow(clippy::too_many_arguments)]
 pub async fn commit(
     s3: &crate::S3,
     b: &BucketMeta,
