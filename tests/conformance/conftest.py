@@ -373,3 +373,29 @@ def make_queue(sqs, request):
             client.delete_queue(QueueUrl=url)
         except Exception:
             pass
+
+
+# --------------------------------------------------------------------------- s3
+
+
+@pytest.fixture(scope="session")
+def s3(serval):
+    """S3 client, path-style addressing (the endpoint is an IP address)."""
+    return make_client(serval.endpoint, "s3", s3={"addressing_style": "path"})
+
+
+@pytest.fixture
+def bucket(s3, request):
+    """A fresh bucket, emptied and deleted when the test ends."""
+    name = unique_name("bkt").lower().replace("_", "-")[:60]
+    s3.create_bucket(Bucket=name)
+    yield name
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+        for u in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=name, Key=u["Key"], UploadId=u["UploadId"])
+        s3.delete_bucket(Bucket=name)
+    except Exception:
+        pass

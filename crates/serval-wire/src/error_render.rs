@@ -57,8 +57,17 @@ pub fn render(err: &AwsError, protocol: Protocol, request_id: &str) -> Response 
             r
         }
         Protocol::RestXml => {
+            // S3 adds detail elements (`<BucketName>`, `<Key>`, ...) after the message.
+            let mut extra = String::new();
+            for (k, v) in &err.extra {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                extra.push_str(&format!("<{k}>{}</{k}>", xml_escape(&text)));
+            }
             let body = format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>{extra}<RequestId>{}</RequestId></Error>",
                 xml_escape(&err.code),
                 xml_escape(&err.message),
                 xml_escape(request_id)

@@ -12,6 +12,6 @@ pub mod router;
 pub mod server;
 pub mod shapes;
 
-pub use request::{Request, Response};
+pub use request::{BodyReader, Request, RequestBody, Response, StreamBody};
 pub use router::{Protocol, Router, Service, ServiceFuture};
 pub use serval_core::{AwsError, RequestContext};

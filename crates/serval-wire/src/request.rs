@@ -64,15 +64,51 @@ impl Request {
     }
 }
 
-/// A response a service produces; the edge writes it in one go.
+/// A response a service produces; the edge writes it in one go, unless it
+/// carries a [`StreamBody`], which the edge copies out as the client reads.
 #[derive(Debug, Clone)]
 pub struct Response {
     /// HTTP status.
     pub status: StatusCode,
     /// Response headers.
     pub headers: HeaderMap,
-    /// The full body.
+    /// The full body (empty when `stream` is set).
     pub body: Bytes,
+    /// A body too large to hold in memory (an S3 object), sent in pieces.
+    pub stream: Option<StreamBody>,
+}
+
+/// A reader the edge sends as a response body of a known length.
+pub type BodyReader = std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+/// A streamed response body: `len` bytes read from a reader. Cloning a
+/// response shares the reader; only the first writer takes it.
+#[derive(Clone)]
+pub struct StreamBody {
+    reader: std::sync::Arc<std::sync::Mutex<Option<BodyReader>>>,
+    /// The number of bytes the reader yields (the `Content-Length`).
+    pub len: u64,
+}
+
+impl StreamBody {
+    /// A body of `len` bytes read from `reader`.
+    pub fn new(reader: BodyReader, len: u64) -> Self {
+        Self {
+            reader: std::sync::Arc::new(std::sync::Mutex::new(Some(reader))),
+            len,
+        }
+    }
+
+    /// Takes the reader (once).
+    pub fn take(&self) -> Option<BodyReader> {
+        self.reader.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+impl std::fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StreamBody({} bytes)", self.len)
+    }
 }
 
 impl Response {
@@ -82,6 +118,7 @@ impl Response {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            stream: None,
         }
     }
 
@@ -101,6 +138,13 @@ impl Response {
         r
     }
 
+    /// A response whose body is streamed from `body`.
+    pub fn streaming(status: u16, body: StreamBody) -> Self {
+        let mut r = Self::empty(status);
+        r.stream = Some(body);
+        r
+    }
+
     /// Adds a header; invalid names or values are dropped.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.set_header(name, value);
@@ -115,5 +159,77 @@ impl Response {
         ) {
             self.headers.insert(n, v);
         }
+    }
+}
+
+/// A request body the edge has not read: the service pulls it in pieces
+/// (S3 object uploads), so nothing holds it whole in memory.
+pub struct RequestBody {
+    inner: BodyInner,
+}
+
+enum BodyInner {
+    Incoming(hyper::body::Incoming),
+    Bytes(Option<Bytes>),
+}
+
+/// How long the edge waits for the next piece of a streamed body.
+const CHUNK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl RequestBody {
+    /// A body still arriving on the connection.
+    pub fn incoming(body: hyper::body::Incoming) -> Self {
+        Self {
+            inner: BodyInner::Incoming(body),
+        }
+    }
+
+    /// A body already in memory (tests; buffered requests).
+    pub fn from_bytes(body: Bytes) -> Self {
+        Self {
+            inner: BodyInner::Bytes(Some(body)),
+        }
+    }
+
+    /// The next piece of the body; `None` at its end. A client that stalls
+    /// for a minute or breaks the connection gets S3's `IncompleteBody`.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, serval_core::AwsError> {
+        use http_body_util::BodyExt;
+        match &mut self.inner {
+            BodyInner::Bytes(b) => Ok(b.take().filter(|b| !b.is_empty())),
+            BodyInner::Incoming(body) => loop {
+                let frame = tokio::time::timeout(CHUNK_TIMEOUT, body.frame()).await;
+                let Ok(frame) = frame else {
+                    return Err(serval_core::AwsError::new(
+                        "RequestTimeout",
+                        400,
+                        "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+                    ));
+                };
+                match frame {
+                    None => return Ok(None),
+                    Some(Err(_)) => {
+                        return Err(serval_core::AwsError::new(
+                            "IncompleteBody",
+                            400,
+                            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+                        ))
+                    }
+                    Some(Ok(f)) => {
+                        if let Ok(data) = f.into_data() {
+                            if !data.is_empty() {
+                                return Ok(Some(data));
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestBody")
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::{self, Auth};
 use crate::error_render;
-use crate::request::{Request, Response};
+use crate::request::{Request, RequestBody, Response};
 use serval_core::{ids, AwsError, RequestContext, DEFAULT_REGION};
 use std::future::Future;
 use std::pin::Pin;
@@ -47,6 +47,22 @@ pub trait Service: Send + Sync + 'static {
     }
     /// Handles one request.
     fn call<'a>(&'a self, ctx: RequestContext, req: Request) -> ServiceFuture<'a>;
+    /// Whether this request's body should be handed over unread, through
+    /// [`Service::call_stream`]. The edge asks only about bodies of a
+    /// megabyte or more or of unknown length (`req.body` is empty then);
+    /// smaller ones always arrive complete through [`Service::call`].
+    fn streams_body(&self, _req: &Request) -> bool {
+        false
+    }
+    /// Handles a request whose body is still arriving (see [`Service::streams_body`]).
+    fn call_stream<'a>(
+        &'a self,
+        _ctx: RequestContext,
+        _req: Request,
+        _body: RequestBody,
+    ) -> ServiceFuture<'a> {
+        Box::pin(async { Err(AwsError::internal("this service does not stream bodies")) })
+    }
 }
 
 /// Handler for Serval's own endpoints under `/_serval/`.
@@ -91,13 +107,52 @@ impl Router {
 
     /// Routes one request and always produces a response.
     pub async fn dispatch(&self, req: Request) -> Response {
+        self.dispatch_body(req, None).await
+    }
+
+    /// Routes a request whose body has not been read (the edge asked
+    /// [`Router::wants_stream`] first); the body goes to [`Service::call_stream`].
+    pub async fn dispatch_stream(&self, req: Request, body: RequestBody) -> Response {
+        self.dispatch_body(req, Some(body)).await
+    }
+
+    async fn dispatch_body(&self, req: Request, body: Option<RequestBody>) -> Response {
         let request_id = ids::request_id();
-        let mut resp = self.dispatch_inner(req, &request_id).await;
+        let mut resp = self.dispatch_inner(req, body, &request_id).await;
         resp.set_header("x-amzn-RequestId", &request_id);
         resp
     }
 
-    async fn dispatch_inner(&self, req: Request, request_id: &str) -> Response {
+    /// Whether the service this request goes to takes its body as a stream
+    /// (`req.body` is still empty here).
+    pub fn wants_stream(&self, req: &Request) -> bool {
+        if req.path.starts_with("/_serval/") || req.path == "/_serval" {
+            return false;
+        }
+        let query = req.query_pairs();
+        let auth = auth::parse(req.header("authorization"), &query);
+        self.select(req, &auth).is_some_and(|s| s.streams_body(req))
+    }
+
+    fn select(&self, req: &Request, auth: &Result<Auth, AwsError>) -> Option<&Arc<dyn Service>> {
+        let claimed = self.services.iter().find(|s| s.claims(req));
+        let by_path = claimed.or_else(|| self.services.iter().find(|s| s.owns(req)));
+        match auth {
+            _ if claimed.is_some() => claimed,
+            Ok(Auth::Signed(c)) => by_path
+                .filter(|s| s.signing_name() == c.service)
+                .or_else(|| self.by_signing_name(&c.service, req))
+                .or(by_path),
+            _ => by_path,
+        }
+    }
+
+    async fn dispatch_inner(
+        &self,
+        req: Request,
+        body: Option<RequestBody>,
+        request_id: &str,
+    ) -> Response {
         if req.path.starts_with("/_serval/") || req.path == "/_serval" {
             if let Some(h) = &self.internal {
                 return h(&req);
@@ -105,16 +160,7 @@ impl Router {
         }
         let query = req.query_pairs();
         let auth = auth::parse(req.header("authorization"), &query);
-        let claimed = self.services.iter().find(|s| s.claims(&req));
-        let by_path = claimed.or_else(|| self.services.iter().find(|s| s.owns(&req)));
-        let service = match &auth {
-            _ if claimed.is_some() => claimed,
-            Ok(Auth::Signed(c)) => by_path
-                .filter(|s| s.signing_name() == c.service)
-                .or_else(|| self.by_signing_name(&c.service, &req))
-                .or(by_path),
-            _ => by_path,
-        };
+        let service = self.select(&req, &auth);
         let Some(service) = service else {
             return unknown_operation(&req, request_id);
         };
@@ -148,7 +194,11 @@ impl Router {
             access_key_id: cred.access_key_id,
             request_id: request_id.to_string(),
         };
-        match service.call(ctx, req).await {
+        let result = match body {
+            Some(body) => service.call_stream(ctx, req, body).await,
+            None => service.call(ctx, req).await,
+        };
+        match result {
             Ok(r) => r,
             Err(e) => {
                 if e.status >= 500 {

@@ -223,10 +223,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // How other services reach queues (SNS delivery, Lambda DLQs and
     // destinations, event source mappings); handed to them as they arrive.
     let queues: Arc<dyn serval_core::Queues> = Arc::new(serval_sqs::SqsQueues(sqs.clone()));
-    lambda.set_event_sink(Arc::new(crate::events::EventRouter {
+    let event_router: Arc<dyn serval_core::EventSink> = Arc::new(crate::events::EventRouter {
         lambda: lambda.clone(),
         queues: queues.clone(),
-    }));
+    });
+    lambda.set_event_sink(event_router.clone());
+
+    let s3 = serval_s3::S3::start(
+        store.clone(),
+        clock.clone(),
+        serval_s3::S3Config {
+            data_dir: data_dir.clone(),
+            fsync: sync == SyncMode::Full,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting s3: {e}"))?;
+    s3.set_event_sink(event_router);
+    s3.spawn_background();
     lambda.set_queues(queues);
 
     let mut router = Router::new();
@@ -235,6 +248,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     router.register(Arc::new(serval_sqs::SqsService(sqs)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
     router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
+    // Last: S3 claims its own host names and otherwise takes what is signed for `s3`.
+    router.register(Arc::new(serval_s3::S3Service(s3)));
     let services: Vec<&'static str> = router.service_names();
     let internal_lambda = lambda.clone();
     let isolation = serde_json::to_value(sandbox.report()).unwrap_or_default();
