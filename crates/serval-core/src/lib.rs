@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod invoke;
+pub mod objects;
 pub mod queues;
 pub mod streams;
 pub mod time;
@@ -15,6 +16,7 @@ pub use clock::{Clock, ScaledClock, SystemClock};
 pub use error::{AwsError, ErrorKind};
 pub use events::{Delivery, EventSink};
 pub use invoke::{CallFuture, FunctionUrlTarget, InvokeRequest, InvokeResponse, Invoker, LogSink};
+pub use objects::Objects;
 pub use queues::{
     MessageAttribute, QueueInfo, Queues, ReceiveMessages, ReceivedMessage, SendMessage, SentMessage,
 };

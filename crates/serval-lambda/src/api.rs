@@ -24,7 +24,7 @@ pub struct EnvironmentInput {
 pub struct CodeInput {
     /// base64 zip.
     pub zip_file: Option<String>,
-    /// S3 bucket (not yet supported).
+    /// S3 bucket (Serval's own S3).
     pub s3_bucket: Option<String>,
     /// S3 key.
     pub s3_key: Option<String>,
@@ -116,6 +116,8 @@ pub struct UpdateCodeInput {
     pub s3_bucket: Option<String>,
     /// S3 key.
     pub s3_key: Option<String>,
+    /// S3 object version.
+    pub s3_object_version: Option<String>,
     /// Image.
     pub image_uri: Option<String>,
     /// Publish a version after.

@@ -69,6 +69,8 @@ pub struct Lambda {
     runtimes: Arc<Runtimes>,
     /// Where destination records and dead letters go (set by the binary).
     pub(crate) event_sink: std::sync::OnceLock<Arc<dyn serval_core::EventSink>>,
+    /// S3, for code packages named by bucket and key (set by the binary).
+    pub(crate) objects: std::sync::OnceLock<Arc<dyn serval_core::Objects>>,
     /// SQS, for event source mappings on queues (set by the binary).
     pub(crate) queues: std::sync::OnceLock<Arc<dyn serval_core::Queues>>,
     /// Change streams for event source mappings (set by the binary).
@@ -109,6 +111,7 @@ impl Lambda {
             event_sink: std::sync::OnceLock::new(),
             stream_reader: std::sync::OnceLock::new(),
             queues: std::sync::OnceLock::new(),
+            objects: std::sync::OnceLock::new(),
             esm: esm::Pollers::default(),
             me: std::sync::OnceLock::new(),
             config,
@@ -143,6 +146,11 @@ impl Lambda {
         ops::concurrency::restore_provisioned(&lambda);
         esm::restore(&lambda);
         Ok(lambda)
+    }
+
+    /// Sets where code packages named by S3 bucket and key are read (once).
+    pub fn set_objects(&self, objects: Arc<dyn serval_core::Objects>) {
+        let _ = self.objects.set(objects);
     }
 
     /// Sets the queues event source mappings poll (once).

@@ -257,3 +257,53 @@ impl Service for S3Service {
         Box::pin(async move { ops::handle(&self.0, ctx, req, body).await })
     }
 }
+
+/// S3 for other services (through [`serval_core::Objects`]).
+pub struct S3Objects(pub Arc<S3>);
+
+impl serval_core::Objects for S3Objects {
+    fn read_object(
+        &self,
+        account: &str,
+        _region: &str,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        max_bytes: u64,
+    ) -> serval_core::CallFuture<'_, bytes::Bytes> {
+        let (account, bucket, key) = (account.to_string(), bucket.to_string(), key.to_string());
+        let version = version.map(str::to_string);
+        Box::pin(async move {
+            let b = self.0.need_bucket(&bucket)?;
+            if b.account != account {
+                return Err(serval_core::AwsError::new(
+                    "AccessDenied",
+                    403,
+                    "Access Denied",
+                ));
+            }
+            let (meta, inline) = ops::objects::lookup(&self.0, &b, &key, version.as_deref())?;
+            if meta.delete_marker {
+                return Err(error::no_such_key(&key));
+            }
+            if meta.size > max_bytes {
+                return Err(serval_core::AwsError::new(
+                    "EntityTooLarge",
+                    400,
+                    "Your proposed upload exceeds the maximum allowed size",
+                ));
+            }
+            if meta.segments.is_empty() {
+                return Ok(inline);
+            }
+            let mut out = Vec::with_capacity(meta.size as usize);
+            for s in &meta.segments {
+                let part = tokio::fs::read(self.0.blobs.path(&s.blob))
+                    .await
+                    .map_err(error::internal)?;
+                out.extend_from_slice(&part);
+            }
+            Ok(bytes::Bytes::from(out))
+        })
+    }
+}

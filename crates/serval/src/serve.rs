@@ -240,6 +240,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("starting s3: {e}"))?;
     s3.set_event_sink(event_router);
     s3.spawn_background();
+    lambda.set_objects(Arc::new(serval_s3::S3Objects(s3.clone())));
     lambda.set_queues(queues);
 
     let mut router = Router::new();

@@ -88,9 +88,15 @@ fn decode_zip(b64: &str) -> Result<Vec<u8>> {
         })
 }
 
-fn code_from(
+/// Largest code package read from S3 (Lambda's unzipped limit bounds the zip too).
+const MAX_S3_CODE: u64 = 250 * 1024 * 1024;
+
+/// The zip a request names: inline (`ZipFile`) or an S3 object of Serval's own S3.
+async fn code_from(
+    l: &Lambda,
+    key: &FnKey,
     zip_file: Option<&str>,
-    s3_bucket: Option<&str>,
+    s3: (Option<&str>, Option<&str>, Option<&str>),
     image: Option<&str>,
 ) -> Result<Vec<u8>> {
     if image.is_some() {
@@ -101,10 +107,27 @@ fn code_from(
     if let Some(z) = zip_file {
         return decode_zip(z);
     }
-    if let Some(b) = s3_bucket {
-        return Err(LambdaError::InvalidParameter(format!(
-            "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket does not exist: {b}"
-        )));
+    let (bucket, s3_key, version) = s3;
+    if let Some(b) = bucket {
+        let Some(k) = s3_key else {
+            return Err(LambdaError::InvalidParameter(
+                "Please provide a source for function code.".into(),
+            ));
+        };
+        let objects = l
+            .objects
+            .get()
+            .ok_or_else(|| LambdaError::InvalidParameter("Serval's S3 is not available".into()))?;
+        let body = objects
+            .read_object(&key.account, &key.region, b, k, version, MAX_S3_CODE)
+            .await
+            .map_err(|e| {
+                LambdaError::InvalidParameter(format!(
+                    "Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}",
+                    e.code, e.message
+                ))
+            })?;
+        return Ok(body.to_vec());
     }
     Err(LambdaError::InvalidParameter(
         "Please provide a source for function code.".into(),
@@ -163,10 +186,17 @@ pub async fn create(
     super::tags::validate(&tags)?;
     let code_input = input.code.clone().unwrap_or_default();
     let zip = code_from(
+        l,
+        &key,
         code_input.zip_file.as_deref(),
-        code_input.s3_bucket.as_deref(),
+        (
+            code_input.s3_bucket.as_deref(),
+            code_input.s3_key.as_deref(),
+            code_input.s3_object_version.as_deref(),
+        ),
         code_input.image_uri.as_deref(),
-    )?;
+    )
+    .await?;
     if l.registry.read(&key, |f| f.is_some()) {
         return Err(LambdaError::Conflict(format!(
             "Function already exist: {}",
@@ -321,10 +351,17 @@ pub async fn update_code(
         return Err(not_found(&key, None));
     }
     let zip = code_from(
+        l,
+        &key,
         input.zip_file.as_deref(),
-        input.s3_bucket.as_deref(),
+        (
+            input.s3_bucket.as_deref(),
+            input.s3_key.as_deref(),
+            input.s3_object_version.as_deref(),
+        ),
         input.image_uri.as_deref(),
-    )?;
+    )
+    .await?;
     let architectures = match &input.architectures {
         Some(a) => Some(validate::architectures(a)?),
         None => None,
