@@ -4,6 +4,7 @@
 use serval_core::events::Delivery;
 use serval_core::invoke::CallFuture;
 use serval_core::{AwsError, EventSink};
+use serval_events::Events;
 use serval_lambda::Lambda;
 use std::sync::Arc;
 
@@ -11,6 +12,8 @@ use std::sync::Arc;
 pub struct EventRouter {
     /// Lambda functions (invoked asynchronously).
     pub lambda: Arc<Lambda>,
+    /// EventBridge buses (the delivery becomes an event on the bus).
+    pub events: Arc<Events>,
 }
 
 fn arn_parts(arn: &str) -> Option<(&str, &str)> {
@@ -32,6 +35,16 @@ impl EventSink for EventRouter {
                     self.lambda
                         .invoke_async(account, region, &d.target_arn, d.body.clone())
                         .await?;
+                    Ok(())
+                }
+                "events" => {
+                    self.events.put_from_service(
+                        &d.target_arn,
+                        &d.source,
+                        &d.detail_type,
+                        &d.resources,
+                        &d.body,
+                    )?;
                     Ok(())
                 }
                 other => Err(AwsError::validation(format!(

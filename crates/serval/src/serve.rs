@@ -166,9 +166,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
 
-    lambda.set_event_sink(Arc::new(crate::events::EventRouter {
+    let events =
+        serval_events::Events::start(store.clone(), serval_events::EventsConfig::default())
+            .map_err(|e| anyhow::anyhow!("starting eventbridge: {e}"))?;
+    let event_router = Arc::new(crate::events::EventRouter {
         lambda: lambda.clone(),
-    }));
+        events: events.clone(),
+    });
+    lambda.set_event_sink(event_router.clone());
+    events.set_event_sink(event_router);
+    events.spawn_timer();
 
     let apigw = serval_apigw::ApiGateway::start(
         store.clone(),
@@ -195,6 +202,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut router = Router::new();
     router.register(Arc::new(LambdaService(lambda.clone())));
     router.register(Arc::new(serval_dynamodb::DynamoService(dynamodb)));
+    router.register(Arc::new(serval_events::EventsService(events.clone())));
+    router.register(Arc::new(serval_events::SchedulerService(events)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
     router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
     let services: Vec<&'static str> = router.service_names();
