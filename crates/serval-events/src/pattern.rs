@@ -457,7 +457,7 @@ fn match_leaf(m: &Matcher, value: Option<&Json>) -> bool {
         leaves(v, &mut vals);
     }
     match m {
-        Matcher::Exists(want) => *want == !vals.is_empty(),
+        Matcher::Exists(want) => *want != vals.is_empty(),
         _ => vals.iter().any(|v| match_scalar(m, v)),
     }
 }
