@@ -164,6 +164,7 @@ def test_rule_can_target_another_bus(events, recorder):
         events.delete_event_bus(Name=bus)
 
 
+@pytest.mark.slow
 def test_rate_rule_fires_with_the_scheduled_event_shape(events, recorder):
     """One real firing of rate(1 minute): up to 60 s (the first firing is a minute after PutRule)."""
     fn, notifier = recorder

@@ -81,6 +81,8 @@ pub struct Events {
     /// Next firing (platform epoch ms) of each scheduled rule and schedule, by ARN.
     pub(crate) next_fire: Mutex<HashMap<String, (i64, i64)>>,
     pub(crate) wake: tokio::sync::Notify,
+    /// Compiled event patterns by their text (rules share the cache).
+    patterns: Mutex<HashMap<String, Arc<pattern::Pattern>>>,
 }
 
 pub(crate) fn key_bus(b: &Bus) -> Vec<u8> {
@@ -183,6 +185,7 @@ impl Events {
             sink: OnceLock::new(),
             next_fire: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            patterns: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -204,6 +207,23 @@ impl Events {
     /// releasing it.
     pub(crate) fn submit(&self, ops: Vec<Op>) -> Result<serval_store::Pending> {
         Ok(self.store.submit(ops)?)
+    }
+
+    /// A rule's pattern, compiled once per distinct text.
+    pub(crate) fn compiled(
+        &self,
+        text: &str,
+    ) -> std::result::Result<Arc<pattern::Pattern>, String> {
+        let mut cache = self.patterns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(text) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(pattern::Pattern::parse(text)?);
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), p.clone());
+        Ok(p)
     }
 
     /// Forgets the computed next firing of a rule or schedule (it changed).

@@ -92,7 +92,7 @@ pub(crate) fn matching(
             continue;
         }
         let Some(p) = &r.event_pattern else { continue };
-        match Pattern::parse(p) {
+        match ev.compiled(p) {
             Ok(p) if p.matches(e) => out.extend(dispatches(r)),
             Ok(_) => {}
             Err(reason) => {
