@@ -302,6 +302,9 @@ fn nearest_weekday(d: Date, n: u8) -> u8 {
     }
 }
 
+/// A time zone (re-exported so callers need not depend on jiff).
+pub type Zone = TimeZone;
+
 /// Looks up an IANA time zone (`None` for UTC).
 pub fn zone(name: Option<&str>) -> Result<TimeZone, String> {
     match name {
