@@ -399,3 +399,50 @@ def bucket(s3, request):
         s3.delete_bucket(Bucket=name)
     except Exception:
         pass
+# --------------------------------------------------------------------------- eventbridge
+
+
+@pytest.fixture(scope="session")
+def events(serval):
+    """EventBridge client."""
+    return serval.client("events")
+
+
+@pytest.fixture(scope="session")
+def events_raw(serval):
+    """EventBridge client without botocore's parameter validation, for server-side checks."""
+    return serval.client("events", parameter_validation=False)
+
+
+@pytest.fixture(scope="session")
+def scheduler(serval):
+    """EventBridge Scheduler client."""
+    return serval.client("scheduler")
+
+
+@pytest.fixture(scope="session")
+def scheduler_raw(serval):
+    """Scheduler client without botocore's parameter validation."""
+    return serval.client("scheduler", parameter_validation=False)
+
+
+RECORDER = """
+import json, os, socket
+def handler(event, context):
+    host, port = os.environ["NOTIFY"].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(json.dumps(event).encode())
+    return "recorded"
+"""
+
+
+@pytest.fixture
+def recorder(create_fn):
+    """A function that sends every event it gets to a TCP notifier; yields (arn, notifier)."""
+    from serval_harness import make_zip as _make_zip
+
+    notifier = Notifier()
+    resp = create_fn(_make_zip({"recorder.py": RECORDER}), handler="recorder.handler",
+                     Environment={"Variables": {"NOTIFY": notifier.addr}})
+    yield resp["FunctionArn"], notifier
+    notifier.close()

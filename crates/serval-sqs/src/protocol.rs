@@ -112,10 +112,9 @@ fn shape_error(e: ShapeError) -> SqsError {
                 let name = v.wire_path.rsplit('.').next().unwrap_or(&v.wire_path);
                 return missing(name);
             }
-            let messages: Vec<String> = errors.iter().map(|v| v.message()).collect();
             SqsError::new(
                 Kind::InvalidParameterValue,
-                ShapeError::validation_message(&messages),
+                ShapeError::violations_message(&errors),
             )
         }
     }

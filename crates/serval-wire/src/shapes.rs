@@ -73,6 +73,13 @@ impl ShapeError {
             n => format!("{n} validation errors detected: {}", errors.join("; ")),
         }
     }
+
+    /// The ValidationException message for violations in the older
+    /// wording (each echoing its value).
+    pub fn violations_message(violations: &[Violation]) -> String {
+        let messages: Vec<String> = violations.iter().map(Violation::message).collect();
+        Self::validation_message(&messages)
+    }
 }
 
 #[derive(Debug)]
@@ -522,6 +529,21 @@ pub fn pattern_matches(pattern: &str, s: &str) -> bool {
             !s.is_empty() && all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         }
         "[0-9]{12}" => s.len() == 12 && all(|c| c.is_ascii_digit()),
+        // EventBridge rule and target names, Scheduler schedule and group names.
+        "[\\.\\-_A-Za-z0-9]+" | "[0-9a-zA-Z-_.]+" => {
+            !s.is_empty() && all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        }
+        // EventBridge bus names.
+        "[/\\.\\-_A-Za-z0-9]+" => {
+            !s.is_empty() && all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        }
+        "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+" => {
+            let name = match s.split_once(":event-bus/") {
+                Some((head, name)) if head.starts_with("arn:aws") => name,
+                _ => s,
+            };
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        }
         "^[^\\$]+$" => !s.is_empty() && !s.contains('$'),
         "([0-9a-f]{16})+" => {
             !s.is_empty()

@@ -4,6 +4,7 @@
 use serval_core::events::Delivery;
 use serval_core::invoke::CallFuture;
 use serval_core::{AwsError, EventSink, Queues};
+use serval_events::Events;
 use serval_lambda::Lambda;
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ pub struct EventRouter {
     pub lambda: Arc<Lambda>,
     /// SQS queues.
     pub queues: Arc<dyn Queues>,
+    /// EventBridge buses (the delivery becomes an event on the bus).
+    pub events: Arc<Events>,
 }
 
 fn arn_parts(arn: &str) -> Option<(&str, &str)> {
@@ -59,6 +62,16 @@ impl EventSink for EventRouter {
                             ..Default::default()
                         })
                         .await?;
+                    Ok(())
+                }
+                "events" => {
+                    self.events.put_from_service(
+                        &d.target_arn,
+                        &d.source,
+                        &d.detail_type,
+                        &d.resources,
+                        &d.body,
+                    )?;
                     Ok(())
                 }
                 other => Err(AwsError::validation(format!(

@@ -184,6 +184,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting lambda: {e}"))?;
 
+    let events = serval_events::Events::start(
+        store.clone(),
+        serval_events::EventsConfig {
+            clock: clock.clone(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting eventbridge: {e}"))?;
+
     let apigw = serval_apigw::ApiGateway::start(
         store.clone(),
         Arc::new(serval_lambda::invoker::LambdaInvoker(lambda.clone())),
@@ -226,8 +235,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let event_router: Arc<dyn serval_core::EventSink> = Arc::new(crate::events::EventRouter {
         lambda: lambda.clone(),
         queues: queues.clone(),
+        events: events.clone(),
     });
     lambda.set_event_sink(event_router.clone());
+    events.set_event_sink(event_router.clone());
+    events.spawn_timer();
 
     let s3 = serval_s3::S3::start(
         store.clone(),
@@ -247,6 +259,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     router.register(Arc::new(LambdaService(lambda.clone())));
     router.register(Arc::new(serval_dynamodb::DynamoService(dynamodb)));
     router.register(Arc::new(serval_sqs::SqsService(sqs)));
+    router.register(Arc::new(serval_events::EventsService(events.clone())));
+    router.register(Arc::new(serval_events::SchedulerService(events)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
     router.register(Arc::new(serval_apigw::ExecuteService(apigw)));
     // Last: S3 claims its own host names and otherwise takes what is signed for `s3`.
