@@ -224,3 +224,19 @@ def test_discarded_batches_are_described_to_the_on_failure_queue(lam, ddb, sqs, 
     assert info["streamArn"] == arn and info["batchSize"] == 1
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
     assert info["shardId"].startswith("shardId-")
+
+
+def test_filter_criteria_on_stream_records(lam, ddb, stream_table, recorder):
+    t, arn = stream_table
+    name, notifier = recorder()
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name, StartingPosition="TRIM_HORIZON",
+                                    FilterCriteria={"Filters": [{"Pattern": json.dumps({
+                                        "eventName": ["INSERT"],
+                                        "dynamodb": {"NewImage": {"kind": {"S": ["keep"]}}}})}]})
+    ddb.put_item(TableName=t, Item=avs({"pk": "a", "kind": "keep"}))
+    ddb.put_item(TableName=t, Item=avs({"pk": "b", "kind": "drop"}))
+    ddb.put_item(TableName=t, Item=avs({"pk": "a", "kind": "keep", "v": 2}))  # MODIFY: filtered out
+    ddb.put_item(TableName=t, Item=avs({"pk": "c", "kind": "keep"}))
+    wait_until(lambda: "c" in _keys([json.loads(m) for m in notifier.messages]), timeout=30, interval=0.1)
+    time.sleep(0.5)
+    assert _keys([json.loads(m) for m in notifier.messages]) == ["a", "c"]

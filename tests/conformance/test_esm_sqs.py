@@ -179,3 +179,24 @@ def test_failing_async_function_reaches_its_dlq_after_exactly_two_retries(serval
         assert time.monotonic() - started >= 2.5  # 1 + 2 platform minutes at 60x
     finally:
         notifier.close()
+
+
+def test_filter_criteria_pass_matching_messages_and_delete_the_rest(lam, lam_raw, sqs, make_queue, recorder):
+    url = make_queue()
+    arn = _arn(sqs, url)
+    name, notifier = recorder()
+    with pytest.raises(ClientError) as e:
+        lam_raw.create_event_source_mapping(EventSourceArn=arn, FunctionName=name,
+                                            FilterCriteria={"Filters": [{"Pattern": '{"body": "not a list"}'}]})
+    assert error_of(e.value)[0] == "InvalidParameterValueException"
+    m = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=name,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": ["keep"]}})},
+                                    {"Pattern": json.dumps({"body": [{"prefix": "plain-keep"}]})}]})
+    assert len(m["FilterCriteria"]["Filters"]) == 2
+    for body in [json.dumps({"kind": "drop"}), json.dumps({"kind": "keep", "n": 1}), "plain text", "plain-keep me"]:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    wait_until(lambda: _counts(sqs, url) == (0, 0), timeout=30, interval=0.1, message="every message consumed")
+    time.sleep(0.5)
+    assert sorted(r["body"] for r in _records(notifier)) == sorted([json.dumps({"kind": "keep", "n": 1}),
+                                                                  "plain-keep me"])

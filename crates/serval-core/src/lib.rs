@@ -8,6 +8,7 @@ pub mod events;
 pub mod ids;
 pub mod invoke;
 pub mod objects;
+pub mod pattern;
 pub mod queues;
 pub mod streams;
 pub mod time;

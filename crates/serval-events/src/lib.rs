@@ -18,7 +18,7 @@ pub mod api;
 pub mod error;
 pub mod model;
 pub mod ops;
-pub mod pattern;
+pub use serval_core::pattern;
 pub mod schedule;
 pub mod scheduler;
 pub mod timer;

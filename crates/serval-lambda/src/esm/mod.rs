@@ -25,6 +25,9 @@ const KS: &str = "lambda-esm";
 /// Keyspace of stream positions: `<uuid>/<shard>` -> last processed sequence number.
 const KS_POS: &str = "lambda-esm-pos";
 
+/// Filters a mapping may have (Lambda's default quota).
+const MAX_FILTERS: usize = 5;
+
 /// What a mapping reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceKind {
@@ -117,6 +120,21 @@ impl Mapping {
             Some(q) => format!("{}:{q}", self.key().arn()),
             None => self.key().arn(),
         }
+    }
+
+    /// The compiled FilterCriteria patterns (none: every record passes).
+    fn filters(&self) -> Vec<serval_core::pattern::Pattern> {
+        self.filter_criteria
+            .as_ref()
+            .and_then(|f| f.get("Filters"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|x| x.get("Pattern").and_then(Value::as_str))
+                    .filter_map(|p| serval_core::pattern::Pattern::parse(p).ok())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn render(&self, state: &str) -> Value {
@@ -252,22 +270,21 @@ fn apply(m: &mut Mapping, input: &MappingInput) -> Result<()> {
         m.enabled = e;
     }
     if let Some(f) = &input.filter_criteria {
-        let ok = f
-            .get("Filters")
-            .and_then(Value::as_array)
-            .is_some_and(|list| {
-                list.iter().all(|x| {
-                    x.get("Pattern").and_then(Value::as_str).is_some_and(|p| {
-                        serde_json::from_str::<Value>(p).is_ok_and(|v| v.is_object())
-                    })
+        let list = f.get("Filters").and_then(Value::as_array);
+        let ok = list.is_some_and(|list| {
+            list.len() <= MAX_FILTERS
+                && list.iter().all(|x| {
+                    x.get("Pattern")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| serval_core::pattern::Pattern::parse(p).is_ok())
                 })
-            });
+        });
         if !ok {
             return Err(LambdaError::InvalidParameter(
                 "Invalid filter pattern definition.".into(),
             ));
         }
-        m.filter_criteria = Some(f.clone());
+        m.filter_criteria = list.filter(|l| !l.is_empty()).map(|_| f.clone());
     }
     if let Some(types) = &input.function_response_types {
         if let Some(bad) = types.iter().find(|t| *t != "ReportBatchItemFailures") {
@@ -622,6 +639,11 @@ pub(crate) fn restore(l: &Lambda) {
     for m in all(l) {
         start_poller(l, m);
     }
+}
+
+/// Whether a record passes the mapping's filters (any of them).
+fn passes(filters: &[serval_core::pattern::Pattern], record: &Value) -> bool {
+    filters.is_empty() || filters.iter().any(|f| f.matches(record))
 }
 
 /// Records the outcome of the last batch.

@@ -5,7 +5,7 @@
 //! queue and comes back after its visibility timeout, so the queue's
 //! redrive policy moves it to the dead-letter queue after maxReceiveCount.
 
-use super::{set_result, Mapping};
+use super::{passes, set_result, Mapping};
 use crate::error::LambdaError;
 use crate::invoke;
 use crate::Lambda;
@@ -170,7 +170,32 @@ fn failed_ids(body: &[u8], batch: &[ReceivedMessage]) -> Option<HashSet<String>>
     Some(out)
 }
 
+/// The record as filters see it: a JSON body is matched as JSON.
+fn filter_view(record: &Value) -> Value {
+    let mut v = record.clone();
+    if let Some(parsed) = record["body"]
+        .as_str()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+    {
+        v["body"] = parsed;
+    }
+    v
+}
+
 async fn handle(l: &Lambda, queues: &dyn Queues, m: &Mapping, batch: Vec<ReceivedMessage>) {
+    let filters = m.filters();
+    let (batch, dropped): (Vec<ReceivedMessage>, Vec<ReceivedMessage>) = batch
+        .into_iter()
+        .partition(|msg| passes(&filters, &filter_view(&record(m, msg))));
+    // Lambda deletes the messages its filters leave out.
+    for msg in dropped {
+        let _ = queues
+            .delete(m.source_arn.clone(), msg.receipt_handle.clone())
+            .await;
+    }
+    if batch.is_empty() {
+        return;
+    }
     let records: Vec<Value> = batch.iter().map(|msg| record(m, msg)).collect();
     let payload = Bytes::from(json!({ "Records": records }).to_string());
     let target = match invoke::resolve(l, &m.key(), m.qualifier.as_deref()) {

@@ -118,12 +118,27 @@ pub(super) async fn run(l: Weak<Lambda>, m: Mapping, stop: Arc<AtomicBool>) {
                 }
             }
             busy = true;
-            match process(&lambda, &m, &shard.shard_id, records, &stop).await {
-                Some(last) => {
-                    positions.insert(shard.shard_id.clone(), Some(last));
-                    save_position(&lambda, &m, &shard.shard_id, last).await;
-                }
-                None => return,
+            let last_read = records.last().map(|r| r.sequence_number);
+            let filters = m.filters();
+            let records: Vec<StreamRecord> = records
+                .into_iter()
+                .filter(|r| {
+                    filters.is_empty()
+                        || serde_json::from_str::<Value>(&r.json)
+                            .is_ok_and(|v| super::passes(&filters, &v))
+                })
+                .collect();
+            if !records.is_empty()
+                && process(&lambda, &m, &shard.shard_id, records, &stop)
+                    .await
+                    .is_none()
+            {
+                return;
+            }
+            // Records the filters left out are passed over.
+            if let Some(last) = last_read {
+                positions.insert(shard.shard_id.clone(), Some(last));
+                save_position(&lambda, &m, &shard.shard_id, last).await;
             }
         }
         if !busy && !pause(&lambda, &stop, POLL_EVERY).await {
