@@ -13,6 +13,8 @@ pub struct EventRouter {
     pub lambda: Arc<Lambda>,
     /// SQS queues.
     pub queues: Arc<dyn Queues>,
+    /// SNS topics (a delivery is published to the topic).
+    pub sns: Arc<serval_sns::Sns>,
 }
 
 fn arn_parts(arn: &str) -> Option<(&str, &str)> {
@@ -58,6 +60,17 @@ impl EventSink for EventRouter {
                             message_attributes,
                             ..Default::default()
                         })
+                        .await?;
+                    Ok(())
+                }
+                "sns" => {
+                    let attributes = d
+                        .attributes
+                        .iter()
+                        .map(|(name, ty, value)| (name.clone(), ty.to_string(), value.clone()))
+                        .collect();
+                    self.sns
+                        .publish_from_service(&d.target_arn, d.body.clone(), attributes)
                         .await?;
                     Ok(())
                 }
