@@ -85,8 +85,16 @@ pub struct Links {
     pub secret: String,
 }
 
+/// What links leave unencoded: ARNs read as they do in AWS's links.
+const LINK: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b':');
+
 fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(s, LINK).to_string()
 }
 
 impl Links {
@@ -494,7 +502,7 @@ mod tests {
         );
         assert_eq!(
             doc["UnsubscribeURL"],
-            "http://localhost:4566/?Action=Unsubscribe&SubscriptionArn=arn%3Aaws%3Asns%3Aus%2Deast%2D1%3A000000000000%3At%3Aabc"
+            "http://localhost:4566/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:000000000000:t:abc"
         );
         assert_eq!(
             doc["MessageAttributes"]["color"],

@@ -43,6 +43,17 @@ pub const ACTIONS: &[&str] = &[
     "UntagResource",
 ];
 
+/// Actions whose response has no result element.
+const NO_OUTPUT: &[&str] = &[
+    "AddPermission",
+    "DeleteTopic",
+    "PutDataProtectionPolicy",
+    "RemovePermission",
+    "SetSubscriptionAttributes",
+    "SetTopicAttributes",
+    "Unsubscribe",
+];
+
 fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
@@ -108,7 +119,17 @@ pub async fn handle(sns: &Sns, ctx: RequestContext, req: Request) -> Response {
                 maps: &[("entry", "key", "value")],
                 wrapped: &["Topics", "Subscriptions", "Tags", "Successful", "Failed"],
             };
-            let doc = query::xml_response(&action, XMLNS, &request_id, &out, &rules);
+            let mut doc = query::xml_response(&action, XMLNS, &request_id, &out, &rules);
+            // Operations with an output shape always carry their (possibly
+            // empty) result element: botocore looks for it.
+            let open = format!("<{action}Result>");
+            if !NO_OUTPUT.contains(&action.as_str()) && !doc.contains(&open) {
+                doc = doc.replacen(
+                    "<ResponseMetadata>",
+                    &format!("<{action}Result/><ResponseMetadata>"),
+                    1,
+                );
+            }
             Response::bytes(200, "text/xml", Bytes::from(doc))
         }
         Err(e) => {
@@ -138,7 +159,23 @@ async fn call(
             format!("The action {action} is not valid for this endpoint."),
         ));
     }
-    let body = query::to_json(model(), action, params, &[]);
+    let mut body = query::to_json(model(), action, params, &[]);
+    if action == "PublishBatch" {
+        // An empty list is no parameter at all in the query protocol: SNS
+        // answers EmptyBatchRequest, not a missing parameter.
+        // (botocore sends `PublishBatchRequestEntries=` for an empty list.)
+        let entries = body
+            .entry("PublishBatchRequestEntries")
+            .or_insert_with(|| Json::Array(Vec::new()));
+        let blank = |v: &Json| v.as_str() == Some("");
+        if blank(entries)
+            || entries
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && blank(&a[0]))
+        {
+            *entries = Json::Array(Vec::new());
+        }
+    }
     model().check(action, &body).map_err(shape_error)?;
     ops::run(sns, ctx, Op::parse(action, body)?).await
 }

@@ -244,23 +244,11 @@ pub fn list(sns: &Sns, ctx: &RequestContext, i: ListIn) -> Result<Json> {
     Ok(Json::Object(out))
 }
 
-/// The default access policy of a topic.
+/// The default access policy of a topic (laid out as SNS writes it).
 pub fn default_policy(arn: &str, account: &str) -> String {
-    json!({
-        "Version": "2008-10-17",
-        "Id": "__default_policy_ID",
-        "Statement": [{
-            "Sid": "__default_statement_ID",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
-                "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe",
-                "SNS:ListSubscriptionsByTopic", "SNS:Publish"],
-            "Resource": arn,
-            "Condition": {"StringEquals": {"AWS:SourceOwner": account}}
-        }]
-    })
-    .to_string()
+    format!(
+        r#"{{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{{"AWS":"*"}},"Action":["SNS:GetTopicAttributes","SNS:SetTopicAttributes","SNS:AddPermission","SNS:RemovePermission","SNS:DeleteTopic","SNS:Subscribe","SNS:ListSubscriptionsByTopic","SNS:Publish"],"Resource":"{arn}","Condition":{{"StringEquals":{{"AWS:SourceOwner":"{account}"}}}}}}]}}"#
+    )
 }
 
 /// The attributes GetTopicAttributes shows.
