@@ -182,6 +182,11 @@ impl Sns {
         delivery::spawn(self);
     }
 
+    /// Deliveries waiting for their (next) attempt; those running now are not counted.
+    pub fn engine_pending(&self) -> usize {
+        self.engine.pending()
+    }
+
     /// Platform now, ms.
     pub(crate) fn now(&self) -> u64 {
         self.clock.now_millis()
