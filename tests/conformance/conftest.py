@@ -348,6 +348,45 @@ def sqs_raw(serval):
     return make_client(serval.endpoint, "sqs", parameter_validation=False)
 
 
+@pytest.fixture(scope="session")
+def sns(serval):
+    """SNS client (query protocol, no retries)."""
+    return make_client(serval.endpoint, "sns")
+
+
+@pytest.fixture(scope="session")
+def sns_raw(serval):
+    """SNS client without botocore's parameter validation, for server-side checks."""
+    return make_client(serval.endpoint, "sns", parameter_validation=False)
+
+
+@pytest.fixture
+def make_topic(sns, request):
+    """make_topic(suffix="", fifo=False, client=sns, tags=None, **Attributes) -> topic ARN; deleted afterwards."""
+    created: list[tuple] = []
+
+    def make(suffix: str = "", fifo: bool = False, client=None, tags=None, **attributes):
+        client = client or sns
+        name = unique_name(f"t-{request.node.name.replace('test_', '', 1)[:30]}{suffix}")
+        attrs = {k: str(v) for k, v in attributes.items()}
+        if fifo:
+            name += ".fifo"
+            attrs["FifoTopic"] = "true"
+        kwargs = {"Name": name, "Attributes": attrs}
+        if tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        arn = client.create_topic(**kwargs)["TopicArn"]
+        created.append((client, arn))
+        return arn
+
+    yield make
+    for client, arn in created:
+        try:
+            client.delete_topic(TopicArn=arn)
+        except Exception:
+            pass
+
+
 @pytest.fixture
 def make_queue(sqs, request):
     """make_queue(suffix="", fifo=False, client=sqs, **Attributes) -> queue URL; deleted afterwards."""

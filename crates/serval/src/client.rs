@@ -1,4 +1,4 @@
-//! Commands that talk to a running Serval over HTTP (`serval logs`).
+//! Commands that talk to a running Serval over HTTP (`serval logs`, `serval mail`).
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -100,4 +100,56 @@ fn percent_encode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Options of `serval mail`.
+#[derive(clap::Args, Debug)]
+pub struct MailArgs {
+    /// Serval's address.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:4566",
+        env = "AWS_ENDPOINT_URL"
+    )]
+    endpoint: String,
+    /// Only mail to this address.
+    #[arg(long)]
+    to: Option<String>,
+    /// Print the mails as JSON (one document with a `messages` array).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `serval mail [--to ADDRESS] [--json]`: the local mailbox SNS email
+/// subscriptions deliver to (confirmation requests and notifications).
+pub async fn mail(args: MailArgs) -> anyhow::Result<()> {
+    let endpoint = args.endpoint.trim_end_matches('/');
+    let mut path = "/_serval/mail".to_string();
+    if let Some(to) = &args.to {
+        path.push_str("?to=");
+        path.push_str(&percent_encode(to));
+    }
+    let doc = get(endpoint, &path).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    let mails = doc["messages"].as_array().cloned().unwrap_or_default();
+    if mails.is_empty() {
+        println!("(no mail)");
+    }
+    for m in &mails {
+        let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+        println!(
+            "Date: {}",
+            serval_core::time::iso8601(m["timestamp"].as_u64().unwrap_or(0))
+        );
+        println!("From: {}", s("from"));
+        println!("To: {}", s("to"));
+        println!("Subject: {}", s("subject"));
+        println!();
+        println!("{}", s("body"));
+        println!("{}", "-".repeat(72));
+    }
+    Ok(())
 }

@@ -16,6 +16,8 @@ pub struct EventRouter {
     pub queues: Arc<dyn Queues>,
     /// EventBridge buses (the delivery becomes an event on the bus).
     pub events: Arc<Events>,
+    /// SNS topics (a delivery is published to the topic).
+    pub sns: Arc<serval_sns::Sns>,
 }
 
 fn arn_parts(arn: &str) -> Option<(&str, &str)> {
@@ -72,6 +74,17 @@ impl EventSink for EventRouter {
                         &d.resources,
                         &d.body,
                     )?;
+                    Ok(())
+                }
+                "sns" => {
+                    let attributes = d
+                        .attributes
+                        .iter()
+                        .map(|(name, ty, value)| (name.clone(), ty.to_string(), value.clone()))
+                        .collect();
+                    self.sns
+                        .publish_from_service(&d.target_arn, d.body.clone(), attributes)
+                        .await?;
                     Ok(())
                 }
                 other => Err(AwsError::validation(format!(

@@ -23,6 +23,8 @@ enum Command {
     Logs(client::LogsArgs),
     /// Report which isolation features functions get on this host.
     Doctor(serve::DoctorArgs),
+    /// List the local mailbox that SNS email subscriptions deliver to.
+    Mail(client::MailArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => rt.block_on(serve::run(args)),
         Command::Logs(args) => rt.block_on(client::logs(args)),
         Command::Doctor(args) => rt.block_on(serve::doctor(args)),
+        Command::Mail(args) => rt.block_on(client::mail(args)),
     }
 }

@@ -232,14 +232,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // How other services reach queues (SNS delivery, Lambda DLQs and
     // destinations, event source mappings); handed to them as they arrive.
     let queues: Arc<dyn serval_core::Queues> = Arc::new(serval_sqs::SqsQueues(sqs.clone()));
+    let sns = serval_sns::Sns::start(
+        store.clone(),
+        clock.clone(),
+        serval_sns::SnsConfig {
+            endpoint_url: endpoint_url.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("starting sns: {e}"))?;
     let event_router: Arc<dyn serval_core::EventSink> = Arc::new(crate::events::EventRouter {
         lambda: lambda.clone(),
         queues: queues.clone(),
         events: events.clone(),
+        sns: sns.clone(),
     });
     lambda.set_event_sink(event_router.clone());
     events.set_event_sink(event_router.clone());
     events.spawn_timer();
+    sns.set_queues(queues.clone());
+    sns.set_event_sink(event_router.clone());
+    sns.spawn_background();
 
     let s3 = serval_s3::S3::start(
         store.clone(),
@@ -259,6 +271,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     router.register(Arc::new(LambdaService(lambda.clone())));
     router.register(Arc::new(serval_dynamodb::DynamoService(dynamodb)));
     router.register(Arc::new(serval_sqs::SqsService(sqs)));
+    // After SQS: an unsigned AddPermission/RemovePermission stays SQS's.
+    router.register(Arc::new(serval_sns::SnsService(sns.clone())));
     router.register(Arc::new(serval_events::EventsService(events.clone())));
     router.register(Arc::new(serval_events::SchedulerService(events)));
     router.register(Arc::new(serval_apigw::ManagementService(apigw.clone())));
@@ -269,7 +283,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let internal_lambda = lambda.clone();
     let isolation = serde_json::to_value(sandbox.report()).unwrap_or_default();
     router.internal(Arc::new(move |req: &Request| {
-        internal(req, &internal_lambda, &services, &isolation, started)
+        internal(req, &internal_lambda, &sns, &services, &isolation, started)
     }));
     let router = Arc::new(router);
 
@@ -316,6 +330,7 @@ async fn wait_for_signal() {
 fn internal(
     req: &Request,
     lambda: &Lambda,
+    sns: &serval_sns::Sns,
     services: &[&str],
     isolation: &serde_json::Value,
     started: Instant,
@@ -388,6 +403,11 @@ fn internal(
                 );
             }
             Response::json(200, &serde_json::json!({ "events": events, "next": next }))
+        }
+        ["_serval", "mail"] => {
+            let to = req.query_param("to");
+            let mails = sns.mail(to.as_deref());
+            Response::json(200, &serde_json::json!({ "messages": mails }))
         }
         _ => Response::json(404, &serde_json::json!({"message": "not found"})),
     }
