@@ -18,6 +18,7 @@ pub mod error;
 pub mod model;
 pub mod notify;
 pub mod ops;
+pub mod post_policy;
 pub mod presign;
 pub mod xml;
 
