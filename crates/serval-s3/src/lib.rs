@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod checksum;
 pub mod chunked;
 pub mod error;
+pub mod lifecycle;
 pub mod model;
 pub mod notify;
 pub mod ops;
@@ -107,7 +108,7 @@ impl S3 {
     /// Starts the notification deliverer and the lifecycle sweeper.
     pub fn spawn_background(self: &Arc<Self>) {
         notify::spawn(self);
-        ops::config::spawn_lifecycle(self);
+        ops::lifecycle::spawn(self);
     }
 
     /// Platform now, ms.

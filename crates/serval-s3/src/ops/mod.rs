@@ -3,6 +3,7 @@
 
 pub mod buckets;
 pub mod config;
+pub mod lifecycle;
 pub mod list;
 pub mod multipart;
 pub mod objects;
