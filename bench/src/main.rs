@@ -31,7 +31,9 @@
 //! the Serval/moto throughput ratio beside the targets (60x, p99 < 2 ms).
 //! moto comes from `MOTO_SERVER`, `bench/.venv` or PATH, or is installed into
 //! `bench/.venv` with pip on first use; it is skipped, with the reason, when
-//! that fails. `--no-moto` measures Serval alone.
+//! that fails. `--no-moto` measures Serval alone. `--sqs` (`sqs.rs`) and
+//! `--s3` (`s3.rs`: 4 KB PUT/GET against moto, 256 MB PUT/GET against `cp`)
+//! follow the same pattern.
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -51,6 +53,7 @@ mod cpu;
 mod dynamodb;
 mod gateway;
 mod procs;
+mod s3;
 mod sqs;
 
 use client::*;
@@ -137,6 +140,9 @@ fn main() {
             "       serval-bench --sqs [--quick] [--no-moto]",
             "                                         send+receive+delete messages/s, 16 clients,",
             "                                         Serval against moto_server",
+            "       serval-bench --s3 [--quick] [--no-moto]",
+            "                                         4 KB PUT/GET ops/s against moto_server,",
+            "                                         256 MB PUT/GET MB/s against cp",
             "",
             "env: SERVAL_BIN (default <target>/release/serval)",
             "     RUST_ECHO_BIN (default <target>/release/bootstrap)",
@@ -146,6 +152,8 @@ fn main() {
         ];
         println!("{}", help.join("\n"));
         Ok(())
+    } else if args.iter().any(|a| a == "--s3") {
+        s3::run_s3(&args)
     } else if args.iter().any(|a| a == "--sqs") {
         sqs::run_sqs(&args)
     } else if args.iter().any(|a| a == "--dynamodb") {

@@ -145,11 +145,8 @@ impl Blobs {
                 });
         }
         let mut hasher = algorithm.map(Algorithm::hasher);
-        let mut md5 = md5::Md5::new();
         let mut decoder = chunked.then(chunked::Decoder::new);
-        let mut mem: Vec<u8> = Vec::new();
-        let mut file: Option<(String, tokio::fs::File)> = None;
-        let mut size: u64 = 0;
+        let mut writer = BlobWriter::new(self);
         let result: Result<()> = async {
             let mut decoded = Vec::new();
             loop {
@@ -167,17 +164,9 @@ impl Blobs {
                 if data.is_empty() {
                     continue;
                 }
-                size += data.len() as u64;
-                if size > MAX_PUT {
-                    return Err(error::entity_too_large(size, MAX_PUT));
-                }
-                md5.update(data);
+                writer.write(data).await?;
                 if let Some(h) = hasher.as_mut() {
                     h.update(data);
-                }
-                mem.extend_from_slice(data);
-                if size > INLINE_MAX && mem.len() >= WRITE_BATCH {
-                    self.spill(&mut file, &mut mem).await?;
                 }
             }
             if let Some(d) = &decoder {
@@ -185,33 +174,21 @@ impl Blobs {
                     return Err(error::incomplete_body());
                 }
             }
-            if declared.is_some_and(|n| n != size) {
+            if declared.is_some_and(|n| n != writer.size()) {
                 return Err(error::incomplete_body());
-            }
-            if size > INLINE_MAX || file.is_some() {
-                self.spill(&mut file, &mut mem).await?;
             }
             Ok(())
         }
         .await;
-        let cleanup = |file: Option<(String, tokio::fs::File)>| {
-            let path = file.map(|(id, _)| self.tmp(&id));
-            async move {
-                if let Some(p) = path {
-                    let _ = tokio::fs::remove_file(p).await;
-                }
-            }
-        };
         if let Err(e) = result {
-            cleanup(file).await;
+            writer.discard().await;
             return Err(e);
         }
-        let md5: [u8; 16] = md5.finalize().into();
-        if expect_md5.is_some_and(|e| e[..] != md5[..]) {
-            cleanup(file).await;
+        let mut rec = writer.finish().await?;
+        if expect_md5.is_some_and(|e| e[..] != rec.md5[..]) {
+            self.remove(rec.blob.take().into_iter().collect()).await;
             return Err(error::bad_digest());
         }
-        let mut checksum = None;
         if let (Some(a), Some(h)) = (algorithm, hasher) {
             let got = checksum::b64(&h.finish());
             let expect = expect_sum.or_else(|| {
@@ -221,65 +198,13 @@ impl Blobs {
             });
             if let Some(e) = expect {
                 if e.trim() != got {
-                    cleanup(file).await;
+                    self.remove(rec.blob.take().into_iter().collect()).await;
                     return Err(error::checksum_mismatch(&a.name().to_ascii_lowercase()));
                 }
             }
-            checksum = Some((a.name().to_string(), got));
+            rec.checksum = Some((a.name().to_string(), got));
         }
-        let blob = match file {
-            Some((id, mut f)) => {
-                let done: std::io::Result<()> = async {
-                    f.flush().await?;
-                    if self.fsync {
-                        f.sync_all().await?;
-                    }
-                    drop(f);
-                    tokio::fs::rename(self.tmp(&id), self.path(&id)).await
-                }
-                .await;
-                if let Err(e) = done {
-                    let _ = tokio::fs::remove_file(self.tmp(&id)).await;
-                    return Err(error::internal(e));
-                }
-                Some(id)
-            }
-            None => None,
-        };
-        let inline = if blob.is_none() {
-            Bytes::from(mem)
-        } else {
-            Bytes::new()
-        };
-        Ok(Received {
-            blob,
-            inline,
-            size,
-            md5,
-            checksum,
-        })
-    }
-
-    async fn spill(
-        &self,
-        file: &mut Option<(String, tokio::fs::File)>,
-        mem: &mut Vec<u8>,
-    ) -> Result<()> {
-        if file.is_none() {
-            let id = serval_core::ids::random_hex(16);
-            let f = tokio::fs::File::create(self.tmp(&id))
-                .await
-                .map_err(error::internal)?;
-            *file = Some((id, f));
-        }
-        if let Some((_, f)) = file.as_mut() {
-            f.write_all(mem).await.map_err(error::internal)?;
-        }
-        mem.clear();
-        if mem.capacity() < WRITE_BATCH {
-            mem.reserve(WRITE_BATCH);
-        }
-        Ok(())
+        Ok(rec)
     }
 
     /// Writes a body already in memory as a new blob (used by copies of inline objects into parts).
@@ -292,6 +217,118 @@ impl Blobs {
             .await
             .map_err(error::internal)?;
         Ok(id)
+    }
+}
+
+/// A body being received: digested with MD5 as it arrives, kept in memory
+/// while it is small enough to stay inline, spilled to a temp file past
+/// that, and renamed into `blobs/` by [`BlobWriter::finish`]. PutObject,
+/// UploadPart and POST uploads all receive through one.
+pub struct BlobWriter<'a> {
+    blobs: &'a Blobs,
+    md5: md5::Md5,
+    mem: Vec<u8>,
+    file: Option<(String, tokio::fs::File)>,
+    size: u64,
+}
+
+impl<'a> BlobWriter<'a> {
+    /// An empty body.
+    pub fn new(blobs: &'a Blobs) -> Self {
+        BlobWriter {
+            blobs,
+            md5: md5::Md5::new(),
+            mem: Vec::new(),
+            file: None,
+            size: 0,
+        }
+    }
+
+    /// Bytes so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends bytes (EntityTooLarge past S3's 5 GB).
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.size += data.len() as u64;
+        if self.size > MAX_PUT {
+            return Err(error::entity_too_large(self.size, MAX_PUT));
+        }
+        self.md5.update(data);
+        self.mem.extend_from_slice(data);
+        if self.size > INLINE_MAX && self.mem.len() >= WRITE_BATCH {
+            self.spill().await?;
+        }
+        Ok(())
+    }
+
+    async fn spill(&mut self) -> Result<()> {
+        if self.file.is_none() {
+            let id = serval_core::ids::random_hex(16);
+            let f = tokio::fs::File::create(self.blobs.tmp(&id))
+                .await
+                .map_err(error::internal)?;
+            self.file = Some((id, f));
+        }
+        if let Some((_, f)) = self.file.as_mut() {
+            f.write_all(&self.mem).await.map_err(error::internal)?;
+        }
+        self.mem.clear();
+        if self.mem.capacity() < WRITE_BATCH {
+            self.mem.reserve(WRITE_BATCH);
+        }
+        Ok(())
+    }
+
+    /// Drops what was received (the temp file, if any).
+    pub async fn discard(self) {
+        if let Some((id, f)) = self.file {
+            drop(f);
+            let _ = tokio::fs::remove_file(self.blobs.tmp(&id)).await;
+        }
+    }
+
+    /// Makes the body a blob (fsync'd under `--sync full`) or keeps it inline.
+    pub async fn finish(mut self) -> Result<Received> {
+        if self.size > INLINE_MAX || self.file.is_some() {
+            if let Err(e) = self.spill().await {
+                self.discard().await;
+                return Err(e);
+            }
+        }
+        let md5: [u8; 16] = self.md5.finalize().into();
+        let blob = match self.file {
+            Some((id, mut f)) => {
+                let done: std::io::Result<()> = async {
+                    f.flush().await?;
+                    if self.blobs.fsync {
+                        f.sync_all().await?;
+                    }
+                    drop(f);
+                    tokio::fs::rename(self.blobs.tmp(&id), self.blobs.path(&id)).await
+                }
+                .await;
+                if let Err(e) = done {
+                    let _ = tokio::fs::remove_file(self.blobs.tmp(&id)).await;
+                    return Err(error::internal(e));
+                }
+                Some(id)
+            }
+            None => None,
+        };
+        let inline = if blob.is_none() {
+            Bytes::from(self.mem)
+        } else {
+            Bytes::new()
+        };
+        Ok(Received {
+            blob,
+            inline,
+            size: self.size,
+            md5,
+            checksum: None,
+        })
     }
 }
 

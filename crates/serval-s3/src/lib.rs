@@ -15,9 +15,11 @@ pub mod blobs;
 pub mod checksum;
 pub mod chunked;
 pub mod error;
+pub mod lifecycle;
 pub mod model;
 pub mod notify;
 pub mod ops;
+pub mod post_policy;
 pub mod presign;
 pub mod xml;
 
@@ -106,7 +108,7 @@ impl S3 {
     /// Starts the notification deliverer and the lifecycle sweeper.
     pub fn spawn_background(self: &Arc<Self>) {
         notify::spawn(self);
-        ops::config::spawn_lifecycle(self);
+        ops::lifecycle::spawn(self);
     }
 
     /// Platform now, ms.

@@ -221,6 +221,7 @@ pub fn outbox_ops(
             "ObjectCreated:Copy" => "CopyObject",
             "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
             "ObjectCreated:Post" => "PostObject",
+            e if e.starts_with("LifecycleExpiration") => "Lifecycle Expiration",
             _ => "DeleteObject",
         };
         let mut object = serde_json::json!({"key": meta.key, "sequencer": format!("{seq:018X}")});

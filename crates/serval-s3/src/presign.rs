@@ -1,11 +1,9 @@
 //! Presigned URLs: SigV4 (`X-Amz-Date` + `X-Amz-Expires`) and SigV2
 //! (`Expires`, epoch seconds) expiry is enforced against Serval's clock;
 //! signatures themselves are not verified (as everywhere in Serval until
-//! IAM is). Browser POST uploads with policy documents live here too.
+//! IAM is). Browser POST uploads are `ops::post` and `post_policy`.
 
 use crate::error::{self, Result};
-use crate::ops::Call;
-use serval_wire::{RequestBody, Response};
 
 /// Parses `20240101T000000Z` into epoch seconds.
 pub fn amz_date(s: &str) -> Option<u64> {
@@ -67,11 +65,6 @@ pub fn check_expiry(s3: &crate::S3, query: &[(String, String)]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Browser POST uploads: not built yet.
-pub async fn post_upload(_call: &Call<'_>, _body: RequestBody) -> Result<Response> {
-    Err(error::not_implemented("POST object uploads"))
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use crate::addressing::Target;
 use crate::error::{self, Result};
 use crate::xml::parse;
 use serval_wire::{Request, Response};
-use std::sync::Arc;
 
 fn missing(sub: &str, bucket: &str) -> serval_core::AwsError {
     let (code, msg) = match sub {
@@ -49,6 +48,9 @@ pub async fn put(call: &Call<'_>, sub: &str, body: Vec<u8>) -> Result<Response> 
     }
     if sub == "notification" {
         crate::notify::parse_config(&text)?;
+    }
+    if sub == "lifecycle" {
+        crate::lifecycle::parse_config(text.as_bytes())?;
     }
     call.s3
         .update_bucket(call.bucket_name(), |b| {
@@ -243,7 +245,3 @@ pub async fn website(s3: &crate::S3, req: &Request, target: Target) -> Result<Re
     let _ = req;
     html(404, "NoSuchKey", "Not Found")
 }
-
-/// Lifecycle expiration is not applied yet: the sweeper is a placeholder
-/// so the wiring stays stable when it lands.
-pub fn spawn_lifecycle(_s3: &Arc<crate::S3>) {}

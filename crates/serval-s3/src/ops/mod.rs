@@ -3,9 +3,11 @@
 
 pub mod buckets;
 pub mod config;
+pub mod lifecycle;
 pub mod list;
 pub mod multipart;
 pub mod objects;
+pub mod post;
 
 use crate::addressing;
 use crate::error::{self, Result};
@@ -183,7 +185,7 @@ async fn bucket_op(call: &Call<'_>, m: &Method, body: RequestBody) -> Result<Res
                 .header("content-type")
                 .is_some_and(|c| c.starts_with("multipart/form-data"))
             {
-                return crate::presign::post_upload(call, body).await;
+                return post::post_object(call, body).await;
             }
             Err(error::method_not_allowed("POST"))
         }

@@ -25,9 +25,12 @@ fn load_upload(call: &Call<'_>, b: &BucketMeta) -> Result<UploadMeta> {
 }
 
 fn parts_of(call: &Call<'_>, upload_id: &str) -> Result<Vec<PartMeta>> {
+    upload_parts(call.s3, upload_id)
+}
+
+fn upload_parts(s3: &crate::S3, upload_id: &str) -> Result<Vec<PartMeta>> {
     let prefix = format!("{upload_id}/").into_bytes();
-    Ok(call
-        .s3
+    Ok(s3
         .store
         .scan_all(model::KS_PART, &prefix)?
         .into_iter()
@@ -354,9 +357,14 @@ pub async fn complete(call: &Call<'_>, body: Vec<u8>) -> Result<Response> {
 pub async fn abort(call: &Call<'_>) -> Result<Response> {
     let b = call.s3.need_bucket(call.bucket_name())?;
     let upload = load_upload(call, &b)?;
-    let parts = parts_of(call, &upload.upload_id)?;
-    call.s3
-        .store
+    abort_upload(call.s3, &b, &upload).await?;
+    Ok(Response::empty(204))
+}
+
+/// Removes an upload, its parts and their blobs (AbortMultipartUpload, lifecycle).
+pub async fn abort_upload(s3: &crate::S3, b: &BucketMeta, upload: &UploadMeta) -> Result<()> {
+    let parts = upload_parts(s3, &upload.upload_id)?;
+    s3.store
         .write(vec![
             Op::Delete {
                 ks: model::KS_MPU,
@@ -368,11 +376,10 @@ pub async fn abort(call: &Call<'_>) -> Result<Response> {
             },
         ])
         .await?;
-    call.s3
-        .blobs
+    s3.blobs
         .remove(parts.into_iter().map(|p| p.blob).collect())
         .await;
-    Ok(Response::empty(204))
+    Ok(())
 }
 
 /// ListParts.

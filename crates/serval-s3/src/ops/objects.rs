@@ -455,6 +455,14 @@ pub async fn get(call: &Call<'_>, head: bool) -> Result<Response> {
     let (start, end) = range.unwrap_or((0, meta.size));
     let mut r = Response::empty(if range.is_some() { 206 } else { 200 });
     object_headers(&mut r, &meta, b.versioning.is_some());
+    if b.configs.contains_key("lifecycle") {
+        let rules = crate::lifecycle::rules_of(&b);
+        let is_current = call.param("versionId").is_none()
+            || current(call.s3, &b, key)?.is_some_and(|(c, _)| c.vkey == meta.vkey);
+        if let Some((at, id)) = crate::lifecycle::expiration(&rules, &meta).filter(|_| is_current) {
+            r.set_header("x-amz-expiration", &crate::lifecycle::header(at, id));
+        }
+    }
     if range.is_some() {
         r.set_header(
             "Content-Range",
@@ -498,6 +506,19 @@ pub async fn get(call: &Call<'_>, head: bool) -> Result<Response> {
     Ok(r)
 }
 
+/// Why an object goes: a request, or a lifecycle rule. A rule only acts
+/// if the current version it judged (by sort id) is still current.
+#[derive(Debug, Clone, Copy)]
+pub enum Cause<'a> {
+    /// DeleteObject(s): `ObjectRemoved:*` events.
+    Request,
+    /// Lifecycle expiration: `LifecycleExpiration:*` events.
+    Lifecycle {
+        /// The current version's sort id the rule was evaluated against.
+        current: Option<&'a str>,
+    },
+}
+
 /// Removes a key or one version of it. Returns (version id, delete marker).
 pub async fn remove(
     call: &Call<'_>,
@@ -505,10 +526,38 @@ pub async fn remove(
     key: &str,
     version: Option<&str>,
 ) -> Result<(Option<String>, bool)> {
-    let s3 = call.s3;
+    remove_for(call.s3, &call.ctx, b, key, version, Cause::Request).await
+}
+
+/// [`remove`] for a given cause.
+pub async fn remove_for(
+    s3: &crate::S3,
+    ctx: &serval_core::RequestContext,
+    b: &BucketMeta,
+    key: &str,
+    version: Option<&str>,
+    cause: Cause<'_>,
+) -> Result<(Option<String>, bool)> {
+    let lifecycle = matches!(cause, Cause::Lifecycle { .. });
+    let (ev_delete, ev_marker) = if lifecycle {
+        (
+            "LifecycleExpiration:Delete",
+            "LifecycleExpiration:DeleteMarkerCreated",
+        )
+    } else {
+        ("ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated")
+    };
     let mut garbage = Vec::new();
     let (pending, out) = {
         let _g = s3.lock_key(&b.uid, key);
+        if let Cause::Lifecycle {
+            current: Some(judged),
+        } = cause
+        {
+            if current(s3, b, key)?.is_none_or(|(c, _)| c.vkey != judged) {
+                return Ok((None, false));
+            }
+        }
         let seq = s3.next_seq();
         let mut ops = Vec::new();
         let out;
@@ -527,7 +576,7 @@ pub async fn remove(
                     });
                 }
                 out = (None, false);
-                event = "ObjectRemoved:Delete";
+                event = ev_delete;
             }
             (Some(_), Some(v)) => {
                 let all = versions(s3, b, key)?;
@@ -556,7 +605,7 @@ pub async fn remove(
                 }
                 meta.version_id = v.to_string();
                 out = (Some(v.to_string()), gone.delete_marker);
-                event = "ObjectRemoved:Delete";
+                event = ev_delete;
             }
             (Some(status), None) => {
                 let vkey = model::vkey_of(seq);
@@ -596,12 +645,10 @@ pub async fn remove(
                 });
                 meta.version_id = vid.clone();
                 out = (Some(vid), true);
-                event = "ObjectRemoved:DeleteMarkerCreated";
+                event = ev_marker;
             }
         }
-        ops.extend(crate::notify::outbox_ops(
-            s3, b, event, &meta, seq, &call.ctx,
-        ));
+        ops.extend(crate::notify::outbox_ops(s3, b, event, &meta, seq, ctx));
         (s3.store.submit(ops)?, out)
     };
     pending.wait().await?;
