@@ -135,15 +135,16 @@ impl Router {
     }
 
     fn select(&self, req: &Request, auth: &Result<Auth, AwsError>) -> Option<&Arc<dyn Service>> {
-        let claimed = self.services.iter().find(|s| s.claims(req));
-        let by_path = claimed.or_else(|| self.services.iter().find(|s| s.owns(req)));
+        if let Some(claimed) = self.services.iter().find(|s| s.claims(req)) {
+            return Some(claimed);
+        }
+        // A signed request goes to the first service of its signing name that
+        // owns it (else the first of that name); only then do the others'
+        // `owns` checks run, which can be costly (query and form parsing).
+        let by_path = || self.services.iter().find(|s| s.owns(req));
         match auth {
-            _ if claimed.is_some() => claimed,
-            Ok(Auth::Signed(c)) => by_path
-                .filter(|s| s.signing_name() == c.service)
-                .or_else(|| self.by_signing_name(&c.service, req))
-                .or(by_path),
-            _ => by_path,
+            Ok(Auth::Signed(c)) => self.by_signing_name(&c.service, req).or_else(by_path),
+            _ => by_path(),
         }
     }
 
