@@ -1,7 +1,8 @@
 """Asynchronous invocation settings (Put/Get/Update/Delete/ListFunctionEventInvokeConfigs) and
 what they do: MaximumRetryAttempts, and OnSuccess/OnFailure destinations receiving Lambda's
 destination record (version 1.0, requestContext.condition, approximateInvokeCount,
-requestPayload, responseContext, responsePayload)."""
+requestPayload, responseContext, responsePayload). The `recorder` fixture (conftest) is a function
+that sends each event it gets over TCP to a Notifier."""
 
 from __future__ import annotations
 
@@ -10,26 +11,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from serval_harness import Notifier, error_of, function_arn, invoke, make_zip
-
-RECORDER = """
-import json, os, socket
-def handler(event, context):
-    host, port = os.environ["NOTIFY"].rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        s.sendall(json.dumps(event).encode())
-    return "recorded"
-"""
-
-
-@pytest.fixture
-def recorder(create_fn):
-    """A function that sends every event it gets to a TCP notifier; yields (arn, notifier)."""
-    notifier = Notifier()
-    resp = create_fn(make_zip({"recorder.py": RECORDER}), handler="recorder.handler",
-                     Environment={"Variables": {"NOTIFY": notifier.addr}})
-    yield resp["FunctionArn"], notifier
-    notifier.close()
+from serval_harness import error_of, function_arn, invoke
 
 
 def test_event_invoke_config_lifecycle(lam, create_fn):
