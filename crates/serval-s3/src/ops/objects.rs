@@ -154,7 +154,7 @@ pub async fn commit(
     };
     let value = model::encode_obj(&meta, inline);
     let mut garbage = Vec::new();
-    let pending = {
+    let (pending, queued) = {
         let _g = s3.lock_key(&b.uid, &meta.key);
         let old = current(s3, b, &meta.key)?;
         if let Some(p) = pre {
@@ -197,11 +197,16 @@ pub async fn commit(
             }
         }
         ops.extend(extra);
-        ops.extend(crate::notify::outbox_ops(s3, b, event, &meta, seq, ctx));
-        s3.store.submit(ops)?
+        let events = crate::notify::outbox_ops(s3, b, event, &meta, seq, ctx);
+        let queued = !events.is_empty();
+        ops.extend(events);
+        (s3.store.submit(ops)?, queued)
     };
     pending.wait().await?;
-    s3.outbox_wake.notify_one();
+    // The outbox is only worth a look when this write queued an event.
+    if queued {
+        s3.outbox_wake.notify_one();
+    }
     s3.blobs.remove(garbage).await;
     Ok(meta)
 }
@@ -548,7 +553,7 @@ pub async fn remove_for(
         ("ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated")
     };
     let mut garbage = Vec::new();
-    let (pending, out) = {
+    let (pending, out, queued) = {
         let _g = s3.lock_key(&b.uid, key);
         if let Cause::Lifecycle {
             current: Some(judged),
@@ -648,11 +653,15 @@ pub async fn remove_for(
                 event = ev_marker;
             }
         }
-        ops.extend(crate::notify::outbox_ops(s3, b, event, &meta, seq, ctx));
-        (s3.store.submit(ops)?, out)
+        let events = crate::notify::outbox_ops(s3, b, event, &meta, seq, ctx);
+        let queued = !events.is_empty();
+        ops.extend(events);
+        (s3.store.submit(ops)?, out, queued)
     };
     pending.wait().await?;
-    s3.outbox_wake.notify_one();
+    if queued {
+        s3.outbox_wake.notify_one();
+    }
     s3.blobs.remove(garbage).await;
     Ok(out)
 }
