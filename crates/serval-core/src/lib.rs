@@ -89,3 +89,15 @@ mod tests {
         );
     }
 }
+
+/// A permission AddPermission records on a queue or topic (SQS and SNS):
+/// who may do what, under a label.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Permission {
+    /// The label (the statement id).
+    pub label: String,
+    /// Accounts granted.
+    pub accounts: Vec<String>,
+    /// Actions granted.
+    pub actions: Vec<String>,
+}

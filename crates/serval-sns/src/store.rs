@@ -19,16 +19,7 @@ pub const KS_JOBS: &str = "sns_job";
 /// The mailbox.
 pub const KS_MAIL: &str = "sns_mail";
 
-/// A permission recorded by AddPermission.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Permission {
-    /// Label.
-    pub label: String,
-    /// Accounts.
-    pub accounts: Vec<String>,
-    /// Actions.
-    pub actions: Vec<String>,
-}
+pub use serval_core::Permission;
 
 /// A topic, version 1.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -57,16 +57,7 @@ impl Default for SqsConfig {
     }
 }
 
-/// A permission recorded by AddPermission.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Permission {
-    /// The label.
-    pub label: String,
-    /// Accounts granted.
-    pub accounts: Vec<String>,
-    /// Actions granted.
-    pub actions: Vec<String>,
-}
+pub use serval_core::Permission;
 
 /// A queue's definition as the store keeps it (`sqs_queue`), version 1.
 #[derive(Debug, Clone, Serialize, Deserialize)]
