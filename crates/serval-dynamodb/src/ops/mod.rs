@@ -6,6 +6,7 @@ pub mod exprs;
 pub mod items;
 pub mod partiql;
 pub mod read;
+pub mod schema;
 pub mod tables;
 pub mod ttl;
 pub mod txn;
