@@ -6,6 +6,7 @@
 pub mod messages;
 pub mod moves;
 pub mod queues;
+pub mod receive;
 
 use crate::error::{Kind, Result, SqsError};
 use crate::Sqs;
